@@ -1,0 +1,283 @@
+"""The command line: the only code that prints or exits.
+
+Each command parses its flags, calls a library function, and formats what comes
+back. Errors from the library (:class:`~tracker.errors.TrackerError`) are turned into
+one line and an exit code here, in one place: 2 for the user's input, 1 for failed
+work. ``--debug`` shows the traceback instead. Heavy packages are imported inside the
+commands so that ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.config import Settings
+    from tuning.sweep import SweepEvent, SweepSummary
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+INTERRUPTED = 130
+
+
+class _Group(click.Group):
+    """Maps library errors to one line and an exit code, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrackerError as exc:
+            if ctx.meta.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.meta.get("debug"):
+                raise
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
+            )
+            ctx.exit(1)
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["debug"] = True
+    return value
+
+
+def common(func: F) -> F:
+    """--config and --debug, accepted by every command."""
+    func = click.option(
+        "--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+        help="Show the full traceback of an error.",
+    )(func)
+    func = click.option(
+        "--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+        help="YAML config file (see the configuration reference).",
+    )(func)
+    return func
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="tracker-roi", prog_name="tracker")
+def cli() -> None:
+    """Optuna sweeps tracked in MLflow, joined with what the project spent, as ROI reports."""
+
+
+def _settings(config_file: Path | None, overrides: dict[str, Any]) -> Settings:
+    from tracker.config import load_settings
+
+    return load_settings(config_file, overrides)
+
+
+# -- sweep ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@common
+@click.option("--experiment", help="MLflow experiment name (default: tracker-demo).")
+@click.option("--study", help="Optuna study name (default: the experiment name).")
+@click.option("--trials", type=click.IntRange(min=1), help="Finished trials the study should reach (limits.max_trials).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after this many seconds.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes on this machine (limits.max_parallel).")
+@click.option("--strategy", type=click.Choice(["bayesian", "random", "grid", "hyperband"]), help="Search strategy.")
+@click.option("--storage", help="Optuna storage URL (default: sqlite:///optuna.db).")
+@click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
+@click.option("--seed", type=int, help="Seed for the data split, the models and the sampler.")
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
+    """Run an Optuna sweep and record every trial as an MLflow run.
+
+    With no flags: a 20-trial random-forest sweep on scikit-learn's breast-cancer
+    dataset, stored in ./mlflow.db and ./optuna.db. Rerunning resumes the study;
+    --trials N is the total of finished trials it should reach.
+    """
+    from cost.prices import hourly_price
+    from tuning.sweep import run_sweep
+
+    settings = _settings(
+        config_file,
+        {
+            "experiment": flags["experiment"],
+            "study": flags["study"],
+            "limits.max_trials": flags["trials"],
+            "limits.max_runtime_seconds": flags["timeout"],
+            "limits.max_parallel": flags["jobs"],
+            "strategy": flags["strategy"],
+            "storage": flags["storage"],
+            "tracking_uri": flags["tracking_uri"],
+            "seed": flags["seed"],
+        },
+    )
+    compute = settings.compute
+    hourly = hourly_price(
+        compute.instance_type,
+        instance_count=compute.instance_count,
+        hourly_usd=compute.hourly_usd,
+        overrides=compute.prices,
+    )
+    progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
+    try:
+        with progress:
+            summary = run_sweep(settings, hourly_usd=hourly, on_event=progress.update)
+    except KeyboardInterrupt as exc:
+        summary = getattr(exc, "summary", None)
+        if summary is not None:
+            _print_summary(summary, settings, hourly)
+        click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
+        sys.exit(INTERRUPTED)
+    _print_summary(summary, settings, hourly)
+    if summary.best is None:
+        if summary.first_error:
+            raise TrackerError(f"every trial failed; the first error was: {summary.first_error}")
+        raise TrackerError(f"no trial completed ({summary.stop_reason}); raise the limit and rerun")
+
+
+class _Progress:
+    """A progress bar on a terminal, plain lines elsewhere, nothing with --quiet."""
+
+    def __init__(self, *, quiet: bool, target: int) -> None:
+        self.quiet = quiet
+        self.target = target
+        self.bar: Any = None
+        self.task: Any = None
+        self.tty = sys.stdout.isatty()
+
+    def __enter__(self) -> _Progress:
+        if self.quiet or not self.tty:
+            return self
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("sweep", total=self.target, best="-")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, event: SweepEvent) -> None:
+        if self.quiet:
+            return
+        if event.kind == "info":
+            if self.bar is not None:
+                self.bar.console.print(f"[yellow]{event.message}")
+            else:
+                click.echo(f"note: {event.message}")
+            return
+        best = "-" if event.best_value is None else f"{event.best_value:.4g}"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=event.finished, total=event.target, best=best)
+            return
+        value = "" if event.value is None else f" value={event.value:.4g}"
+        click.echo(f"trial {event.number}: {event.state}{value}  finished {event.finished}/{event.target}  best {best}")
+
+
+def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> None:
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in summary.counts.items()) or "no trials"
+    click.echo(f"Sweep {summary.study!r} stopped: {summary.stop_reason} ({summary.elapsed_seconds:.1f} s)")
+    click.echo(f"  trials: {counts}")
+    best = summary.best
+    if best is not None:
+        click.echo(f"  best trial: #{best.number}  {summary.metric_key} = {best.value:.6g}")
+        shown = {k: v for k, v in sorted(best.metrics.items()) if k.startswith("test_")}
+        if shown:
+            click.echo("    test: " + "  ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in shown.items()))
+        if best.params:
+            click.echo("    params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
+        click.echo(f"    MLflow run: {best.run_id}")
+    if summary.pareto:
+        click.echo(f"  Pareto-optimal trials (metric vs cost): {', '.join(map(str, summary.pareto))}")
+    click.echo(f"  parent run: {summary.parent_run_id} in experiment {summary.experiment!r}")
+    if summary.champion_version:
+        click.echo(f"  champion: model {summary.experiment!r} version {summary.champion_version} (alias champion)")
+    click.echo(
+        f"  estimated cost: {summary.cost_usd_estimated.quantize(_quantum())} USD (estimated, "
+        f"{settings.compute.instance_count} x {settings.compute.instance_type} at {hourly} USD/h)"
+    )
+    for note in summary.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"Open the UI: python -m tracker ui --tracking-uri {summary.tracking_uri}")
+
+
+def _quantum() -> Any:
+    from decimal import Decimal
+
+    return Decimal("0.0001")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# -- runs -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@common
+@click.option("--experiment", help="Experiment name (default: from the config, or tracker-demo).")
+@click.option("--tracking-uri", help="MLflow tracking URI.")
+@click.option("--top", "top", type=click.IntRange(min=1), help="Show only the best K runs.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | None, top: int | None, fmt: str) -> None:
+    """Compare the trial runs of the latest sweep, best first."""
+    from tracker.compare import compare_latest_sweep
+
+    settings = _settings(config_file, {"experiment": experiment, "tracking_uri": tracking_uri})
+    table = compare_latest_sweep(settings.tracking_uri, settings.experiment, top=top)
+    if fmt == "json":
+        click.echo(json.dumps(table.to_records(), indent=2))
+    elif fmt == "csv":
+        click.echo(table.to_csv(), nl=False)
+    else:
+        from rich.console import Console
+
+        Console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())
+
+
+# -- ui ---------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@common
+@click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+def ui(config_file: Path | None, tracking_uri: str | None, host: str, port: int) -> None:
+    """Start the MLflow UI on the configured store (Ctrl-C stops it)."""
+    import os
+    import shutil
+
+    settings = _settings(config_file, {"tracking_uri": tracking_uri})
+    uri = settings.tracking_uri
+    if uri.startswith(("http://", "https://")):
+        click.echo(f"The store is a tracking server already: open {uri}")
+        return
+    mlflow = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+    click.echo(f"MLflow UI on http://{host}:{port} for {uri} (Ctrl-C stops it)")
+    sys.stdout.flush()
+    os.execv(mlflow, [mlflow, "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)])
+
+
+def main() -> None:
+    """Console-script entry point: ``tracker`` is ``python -m tracker``."""
+    cli.main(prog_name="tracker")

@@ -1,0 +1,100 @@
+"""``tracker runs``: the latest sweep's trial runs side by side, best first."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.runs import RunStore, TrialRun
+
+__all__ = ["RunTable", "compare_latest_sweep"]
+
+_STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """Rows of the comparison and the names of its columns."""
+
+    experiment: str
+    parent_run_id: str
+    metric_key: str
+    direction: str
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.rows]
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(self.columns), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        return buffer.getvalue()
+
+    def to_rich(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=f"{self.experiment}: sweep {self.parent_run_id[:8]}, best {self.metric_key} first")
+        for column in self.columns:
+            table.add_column(column, justify="right" if column not in ("state", "run_id", "pareto") else "left")
+        for row in self.rows:
+            table.add_row(*(_cell(row.get(c)) for c in self.columns))
+        return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None = None) -> RunTable:
+    store = RunStore.open(tracking_uri)
+    experiment_id = store.experiment_id(experiment)
+    parent = store.latest_sweep_run(experiment_id)
+    tags = parent.data.tags
+    metric_key = tags.get("tracker.metric", "val_score")
+    direction = tags.get("tracker.direction", "maximize")
+    pareto = {int(n) for n in tags.get("tracker.pareto_trials", "").split(",") if n.strip().isdigit()}
+    trials = store.trial_runs(experiment_id, parent.info.run_id)
+    sign = -1.0 if direction == "maximize" else 1.0
+
+    def order(run: TrialRun) -> tuple[int, float, int]:
+        value = run.metrics.get(metric_key)
+        rank = _STATE_ORDER.get(run.state, 4)
+        if run.state != "COMPLETE" or value is None:
+            return (max(rank, 1), 0.0, run.number)
+        return (0, sign * value, run.number)
+
+    trials.sort(key=order)
+    if top is not None:
+        trials = trials[:top]
+    param_names = sorted({name for run in trials for name in run.params})
+    test_key = "test_" + metric_key.removeprefix("val_")
+    columns = ["trial", "state", metric_key, test_key, "duration_s", "cost_usd_estimated"]
+    if pareto:
+        columns.append("pareto")
+    columns += param_names + ["run_id"]
+    rows = []
+    for run in trials:
+        row: dict[str, Any] = {
+            "trial": run.number,
+            "state": run.state,
+            metric_key: run.metrics.get(metric_key),
+            test_key: run.metrics.get(test_key),
+            "duration_s": None if run.duration_seconds is None else round(run.duration_seconds, 3),
+            "cost_usd_estimated": run.metrics.get("cost_usd_estimated"),
+        }
+        if pareto:
+            row["pareto"] = "yes" if run.number in pareto else ""
+        row.update({name: run.params.get(name) for name in param_names})
+        row["run_id"] = run.run_id
+        rows.append(row)
+    return RunTable(experiment, parent.info.run_id, metric_key, direction, tuple(columns), tuple(rows))

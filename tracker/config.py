@@ -1,0 +1,312 @@
+"""Validated settings: one YAML file, overridden by environment variables and flags.
+
+Validation happens here, once, at the edge. Every error names the field, the value
+given and what is allowed, and becomes a :class:`~tracker.errors.ConfigError` (exit 2).
+Precedence, highest first: command-line flag, environment variable users already set
+(``MLFLOW_TRACKING_URI``), the config file, the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tracker.errors import ConfigError
+from tracker.metrics import OBJECTIVE_METRICS, default_direction
+
+__all__ = [
+    "CompletionCriteria",
+    "ComputeConfig",
+    "CostConfig",
+    "Limits",
+    "ObjectiveConfig",
+    "ParamSpec",
+    "RoiConfig",
+    "Settings",
+    "WarmStart",
+    "load_settings",
+]
+
+Strategy = Literal["bayesian", "random", "grid", "hyperband"]
+STRATEGIES: tuple[str, ...] = ("bayesian", "random", "grid", "hyperband")
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_STORAGE = "sqlite:///optuna.db"
+
+
+class _Section(BaseModel):
+    # A typo in a key is an error that names it, never a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamSpec(_Section):
+    """One hyperparameter: an int or float range (optionally log-scaled) or choices."""
+
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    choices: list[str | int | float | bool | None] | None = None
+
+    @model_validator(mode="after")
+    def _check_range(self) -> ParamSpec:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("categorical needs a non-empty 'choices' list")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.type} needs 'low' and 'high'")
+        if self.low >= self.high:
+            raise ValueError(f"empty range: low ({self.low:g}) must be below high ({self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scaled range needs low > 0")
+        if self.log and self.step is not None:
+            raise ValueError("'step' and 'log' cannot be combined")
+        if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError("int bounds must be whole numbers")
+        return self
+
+
+class ObjectiveConfig(_Section):
+    """What a trial trains and how it is judged.
+
+    Either ``trainer`` (a built-in scikit-learn estimator) with a ``dataset``, or
+    ``function`` (``module:function``, an ordinary Optuna objective).
+    """
+
+    trainer: str | None = None
+    function: str | None = None
+    dataset: str = "breast_cancer"
+    target: str | None = None
+    metric: str = "f1"
+    direction: Literal["maximize", "minimize"] | None = None
+    minimize_cost: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ObjectiveConfig:
+        if self.trainer and self.function:
+            raise ValueError("give either 'trainer' or 'function', not both")
+        if self.function is not None and ":" not in self.function:
+            raise ValueError(f"function must look like 'package.module:function', got {self.function!r}")
+        if self.function is None and self.metric not in OBJECTIVE_METRICS:
+            raise ValueError(
+                f"unknown metric {self.metric!r}; allowed: {', '.join(OBJECTIVE_METRICS)}"
+            )
+        return self
+
+    @property
+    def resolved_direction(self) -> Literal["maximize", "minimize"]:
+        return self.direction or default_direction(self.metric)
+
+    @property
+    def resolved_trainer(self) -> str:
+        return self.trainer or "random_forest"
+
+
+class Limits(_Section):
+    """AMT's ResourceLimits, plus a dollar budget that AMT does not have."""
+
+    max_trials: int = Field(20, ge=1)
+    max_parallel: int = Field(1, ge=1, le=256)
+    max_runtime_seconds: float | None = Field(None, gt=0)
+    budget_usd: Decimal | None = Field(None, gt=0)
+
+
+class CompletionCriteria(_Section):
+    """AMT's TuningJobCompletionCriteria."""
+
+    target_value: float | None = None
+    max_trials_without_improvement: int | None = Field(None, ge=1)
+
+
+class WarmStart(_Section):
+    """Seed a new study with the best trials of a parent study in the same storage."""
+
+    from_study: str
+    top_k: int = Field(5, ge=1)
+
+
+class ComputeConfig(_Section):
+    """The instance a trial is priced as, for estimated cost."""
+
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = Field(1, ge=1)
+    hourly_usd: Decimal | None = Field(None, ge=0)
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+
+
+CostSource = Literal["explorer", "billing-file", "estimate"]
+CostMetric = Literal[
+    "UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost", "BlendedCost"
+]
+
+
+class CostConfig(_Section):
+    """Where the project's spend comes from (``tracker cost`` and ``tracker report``)."""
+
+    source: CostSource = "estimate"
+    file: Path | None = None
+    start: date | None = None
+    end: date | None = None
+    granularity: Literal["daily", "monthly"] = "monthly"
+    metric: CostMetric = "UnblendedCost"
+    billing_column: Literal["BilledCost", "EffectiveCost"] = "BilledCost"
+    cache_dir: Path | None = None
+
+
+class OutcomeValues(_Section):
+    """Money per prediction with each outcome (classification)."""
+
+    true_positive: Decimal
+    false_positive: Decimal
+    false_negative: Decimal
+    true_negative: Decimal
+
+
+class RoiConfig(_Section):
+    """The expected-value model that turns model quality into money."""
+
+    currency: str = "USD"
+    horizon_months: int = Field(12, ge=1)
+    predictions_per_month: Decimal = Field(Decimal(20000), ge=0)
+    value_per_outcome: OutcomeValues | None = None
+    value_per_unit_error: Decimal | None = None
+    baseline: Literal["no_model"] | dict[Literal["run", "model"], str] = "no_model"
+    running_cost_per_month: Decimal = Field(Decimal(0), ge=0)
+
+    @field_validator("baseline")
+    @classmethod
+    def _one_baseline(cls, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) != 1:
+            raise ValueError("baseline is 'no_model', {run: RUN_ID} or {model: 'NAME@alias'}")
+        return value
+
+
+class Settings(_Section):
+    """Everything a command needs, validated."""
+
+    experiment: str = Field("tracker-demo", min_length=1)
+    study: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    search_space: dict[str, ParamSpec] | None = None
+    strategy: Strategy = "bayesian"
+    early_stopping: Literal["median", "off"] = "off"
+    limits: Limits = Field(default_factory=Limits)
+    completion: CompletionCriteria = Field(default_factory=CompletionCriteria)
+    warm_start: WarmStart | None = None
+    seed: int = 42
+    storage: str = DEFAULT_STORAGE
+    tracking_uri: str = DEFAULT_TRACKING_URI
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
+    roi: RoiConfig = Field(default_factory=RoiConfig)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_are_text(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @property
+    def study_name(self) -> str:
+        return self.study or self.experiment
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "literal_error":
+        message = f"got {first.get('input')!r}; {first['msg'].lower()}"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {field}: {message}{suffix}"
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[leaf] = value
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; a missing or malformed file is a ConfigError."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def absolute_sqlite(url: str, base: Path | None = None) -> str:
+    """``sqlite:///mlflow.db`` -> ``sqlite:////abs/path/mlflow.db``, resolved against ``base``.
+
+    A relative SQLite path means "in the working directory" when the command starts;
+    fixing it then keeps every later connection (and every worker process) on that file.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path = url[len(prefix) :]
+    if not path or path.startswith("/") or path.startswith(":memory:"):
+        return url
+    return prefix + str(((base or Path.cwd()) / path).resolve())
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from a file, the environment and flag overrides (``{"limits.max_trials": 5}``).
+
+    Overrides whose value is ``None`` are flags the user did not give and are ignored.
+    """
+    env = os.environ if environ is None else environ
+    data = read_config_file(config_file) if config_file is not None else {}
+    if env.get("MLFLOW_TRACKING_URI"):
+        data["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(data, dotted, value)
+    source = str(config_file) if config_file is not None else "settings"
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from exc
+    return settings.model_copy(
+        update={
+            "tracking_uri": absolute_sqlite(settings.tracking_uri),
+            "storage": absolute_sqlite(settings.storage),
+        }
+    )

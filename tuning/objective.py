@@ -1,0 +1,169 @@
+"""What one trial does: a built-in trainer on a dataset, or the user's Optuna objective."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from tracker.config import ObjectiveConfig, ParamSpec
+from tracker.errors import ConfigError, TrackerError
+from tracker.metrics import Task, classification_metrics, prefixed, regression_metrics, task_of
+from tuning.datasets import Split, load_dataset, split_dataset
+from tuning.space import suggest
+from tuning.trainers import STAGES, TrainerSpec, get_trainer
+
+__all__ = ["BuiltinObjective", "FunctionObjective", "Refit", "TrialOutcome", "build_objective"]
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What a finished trial measured: ``val_<m>``/``test_<m>`` metrics and the optimised value."""
+
+    value: float
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Refit:
+    """The best trial's model trained again, with its predictions on each split."""
+
+    model: Any
+    input_example: pd.DataFrame
+    predictions: dict[str, pd.DataFrame]  # "val" and "test": y_true, y_pred[, y_score]
+    metrics: dict[str, float]
+
+
+class BuiltinObjective:
+    """A built-in scikit-learn trainer on a dataset, trained in stages that can be pruned."""
+
+    def __init__(self, config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int) -> None:
+        self.task: Task = task_of(config.metric)
+        self.trainer: TrainerSpec = get_trainer(config.resolved_trainer, self.task)
+        self.metric = config.metric
+        self.metric_key = f"val_{config.metric}"
+        self.space: dict[str, ParamSpec] = dict(space) if space else dict(self.trainer.default_space)
+        self.seed = seed
+        self.dataset = load_dataset(config.dataset, target=config.target, task=self.task)
+        self.split: Split = split_dataset(self.dataset, seed=seed)
+        self.binary = self.task == "classification" and len(np.unique(self.dataset.target)) == 2
+
+    def __call__(self, trial: optuna.Trial) -> TrialOutcome:
+        params = suggest(trial, self.space)
+        model = self._train(params, trial)
+        metrics = {**self._evaluate(model, "val"), **self._evaluate(model, "test")}
+        return TrialOutcome(metrics[self.metric_key], metrics)
+
+    def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None) -> Any:
+        try:
+            model = self.trainer.make(self.task, params, self.seed)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"search_space: {self.trainer.name} rejects {dict(params)}: {exc}") from exc
+        budget_param = self.trainer.budget_param
+        split = self.split
+        if budget_param is None or budget_param not in params:
+            model.fit(split.x_train, split.y_train)
+            return model
+        budget = int(params[budget_param])
+        for step, fraction in enumerate(STAGES):
+            # warm_start keeps the trees grown so far: each stage only adds the difference.
+            model.set_params(**{budget_param: max(1, round(budget * fraction))})
+            model.fit(split.x_train, split.y_train)
+            if trial is not None and fraction < 1.0:
+                trial.report(self._evaluate(model, "val")[self.metric_key], step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after {fraction:.0%} of {budget_param}={budget}")
+        return model
+
+    def _predict(self, model: Any, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        y_pred = model.predict(x)
+        if self.task != "classification" or not hasattr(model, "predict_proba"):
+            return y_pred, None
+        proba = model.predict_proba(x)
+        return y_pred, (proba[:, 1] if self.binary else proba)
+
+    def _evaluate(self, model: Any, part: str) -> dict[str, float]:
+        x, y = (self.split.x_val, self.split.y_val) if part == "val" else (self.split.x_test, self.split.y_test)
+        y_pred, y_score = self._predict(model, x)
+        if self.task == "classification":
+            return prefixed(part, classification_metrics(y, y_pred, y_score))
+        return prefixed(part, regression_metrics(y, y_pred))
+
+    def refit(self, params: Mapping[str, Any]) -> Refit:
+        """Train ``params`` again on the same split and seed: the same model the trial had."""
+        model = self._train(params, None)
+        predictions: dict[str, pd.DataFrame] = {}
+        for part, x, y in (("val", self.split.x_val, self.split.y_val), ("test", self.split.x_test, self.split.y_test)):
+            y_pred, y_score = self._predict(model, x)
+            frame = pd.DataFrame({"y_true": y, "y_pred": y_pred})
+            if self.binary and y_score is not None:
+                frame["y_score"] = y_score
+            predictions[part] = frame
+        metrics = {**self._evaluate(model, "val"), **self._evaluate(model, "test")}
+        return Refit(model, self.split.x_train.head(5), predictions, metrics)
+
+
+class FunctionObjective:
+    """The user's own Optuna objective, ``(trial) -> float | dict[str, float]``, unchanged.
+
+    A float is logged as ``val_<metric>``. A dict names its metrics: keys that start with
+    ``val_`` or ``test_`` are logged as given, others get ``val_``; the optimised value is
+    ``metric`` (or ``val_<metric>``).
+    """
+
+    task: Task | None = None
+    binary = False
+
+    def __init__(self, config: ObjectiveConfig) -> None:
+        assert config.function is not None
+        self.function = _import_function(config.function)
+        self.metric = config.metric
+        self.metric_key = f"val_{config.metric}"
+
+    def __call__(self, trial: optuna.Trial) -> TrialOutcome:
+        result = self.function(trial)
+        if isinstance(result, Mapping):
+            metrics = {
+                (k if k.startswith(("val_", "test_")) else f"val_{k}"): float(v) for k, v in result.items()
+            }
+            if self.metric_key not in metrics:
+                raise TrackerError(
+                    f"objective function returned {sorted(result)} without the metric {self.metric!r}; "
+                    "return it, or set objective.metric to one of those keys"
+                )
+            return TrialOutcome(metrics[self.metric_key], metrics)
+        try:
+            value = float(result)
+        except (TypeError, ValueError) as exc:
+            raise TrackerError(
+                f"objective function returned {type(result).__name__}; return a float or a dict of floats"
+            ) from exc
+        return TrialOutcome(value, {self.metric_key: value})
+
+
+def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
+    module_name, _, attr = reference.partition(":")
+    # Like `python -m`, look in the working directory first so a local module is found.
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"objective.function: cannot import module {module_name!r}: {exc}") from exc
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")
+    return function  # type: ignore[no-any-return]
+
+
+def build_objective(config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int) -> BuiltinObjective | FunctionObjective:
+    if config.function is not None:
+        return FunctionObjective(config)
+    return BuiltinObjective(config, space, seed=seed)
