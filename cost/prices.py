@@ -44,7 +44,6 @@ def hourly_price(
     if price is None:
         known = ", ".join(sorted(table))
         raise ConfigError(
-            f"compute.instance_type: no price for {instance_type!r}; known: {known}; "
-            "or set compute.hourly_usd"
+            f"compute.instance_type: no price for {instance_type!r}; known: {known}; or set compute.hourly_usd"
         )
     return price * instance_count

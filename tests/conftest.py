@@ -43,8 +43,14 @@ def _empty_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     folder = tmp_path_factory.mktemp("mlflow-template")
     subprocess.run(
-        [sys.executable, "-c", "from mlflow.tracking import MlflowClient; MlflowClient('sqlite:///mlflow.db').search_experiments()"],
-        cwd=folder, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-c",
+            "from mlflow.tracking import MlflowClient; MlflowClient('sqlite:///mlflow.db').search_experiments()",
+        ],
+        cwd=folder,
+        check=True,
+        capture_output=True,
     )
     return folder / "mlflow.db"
 

@@ -122,8 +122,19 @@ def test_config_file_flags_and_environment(workdir: Path, invoke, tmp_path: Path
     assert parent.data.tags["project"] == "churn"
     assert parent.data.params["strategy"] == "random"
     # The flag beats the environment variable.
-    here = invoke("sweep", "--config", config, "--trials", "2", "--quiet", "--tracking-uri", f"sqlite:///{workdir / 'mlflow.db'}",
-                  "--study", "churn-2", env=env)
+    here = invoke(
+        "sweep",
+        "--config",
+        config,
+        "--trials",
+        "2",
+        "--quiet",
+        "--tracking-uri",
+        f"sqlite:///{workdir / 'mlflow.db'}",
+        "--study",
+        "churn-2",
+        env=env,
+    )
     assert here.exit_code == 0, here.output
     assert len(trial_runs("churn")) == 2
 
@@ -158,8 +169,10 @@ def test_csv_and_parquet_datasets_with_a_named_target(workdir: Path, invoke) -> 
     for name in ("wine.csv", "wine.parquet"):
         config = write_config(
             workdir / f"{name}.yaml",
-            {"experiment": name, "objective": {"trainer": "random_forest", "dataset": name, "target": "cultivar",
-                                               "metric": "accuracy"}},
+            {
+                "experiment": name,
+                "objective": {"trainer": "random_forest", "dataset": name, "target": "cultivar", "metric": "accuracy"},
+            },
         )
         result = invoke("sweep", "--config", config, "--trials", "2", "--quiet")
         assert result.exit_code == 0, result.output
@@ -212,9 +225,13 @@ def test_completion_criteria(workdir: Path, invoke) -> None:
 
     patience = write_config(
         workdir / "patience.yaml",
-        {"completion": {"max_trials_without_improvement": 2}, "study": "patience", "strategy": "random",
-         "objective": {"trainer": "logistic_regression", "metric": "accuracy"},
-         "search_space": {"C": {"type": "float", "low": 50, "high": 100}}},
+        {
+            "completion": {"max_trials_without_improvement": 2},
+            "study": "patience",
+            "strategy": "random",
+            "objective": {"trainer": "logistic_regression", "metric": "accuracy"},
+            "search_space": {"C": {"type": "float", "low": 50, "high": 100}},
+        },
     )
     result = invoke("sweep", "--config", patience, "--trials", "30", "--quiet")
     assert result.exit_code == 0 and "no improvement in the last 2 trials" in result.output
@@ -224,9 +241,7 @@ def test_completion_criteria(workdir: Path, invoke) -> None:
 def test_warm_start_seeds_the_new_study_with_the_parents_best(workdir: Path, invoke) -> None:
     assert invoke("sweep", "--study", "parent", "--trials", "4", "--quiet").exit_code == 0
     parent = study("parent")
-    top = sorted(
-        (t for t in parent.trials if t.values), key=lambda t: t.values[0], reverse=True
-    )[:2]
+    top = sorted((t for t in parent.trials if t.values), key=lambda t: t.values[0], reverse=True)[:2]
     config = write_config(workdir / "warm.yaml", {"study": "child", "warm_start": {"from_study": "parent", "top_k": 2}})
     assert invoke("sweep", "--config", config, "--trials", "3", "--quiet").exit_code == 0
     child = study("child")

@@ -63,11 +63,17 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool
 def common(func: F) -> F:
     """--config and --debug, accepted by every command."""
     func = click.option(
-        "--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_debug,
         help="Show the full traceback of an error.",
     )(func)
     func = click.option(
-        "--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
         help="YAML config file (see the configuration reference).",
     )(func)
     return func
@@ -92,8 +98,12 @@ def _settings(config_file: Path | None, overrides: dict[str, Any]) -> Settings:
 @common
 @click.option("--experiment", help="MLflow experiment name (default: tracker-demo).")
 @click.option("--study", help="Optuna study name (default: the experiment name).")
-@click.option("--trials", type=click.IntRange(min=1), help="Finished trials the study should reach (limits.max_trials).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after this many seconds.")
+@click.option(
+    "--trials", type=click.IntRange(min=1), help="Finished trials the study should reach (limits.max_trials)."
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after this many seconds."
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes on this machine (limits.max_parallel).")
 @click.option("--strategy", type=click.Choice(["bayesian", "random", "grid", "hyperband"]), help="Search strategy.")
 @click.option("--storage", help="Optuna storage URL (default: sqlite:///optuna.db).")
@@ -164,8 +174,11 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
-            TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
         )
         self.bar.start()
         self.task = self.bar.add_task("sweep", total=self.target, best="-")

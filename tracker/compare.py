@@ -81,7 +81,7 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
     columns = ["trial", "state", metric_key, test_key, "duration_s", "cost_usd_estimated"]
     if pareto:
         columns.append("pareto")
-    columns += param_names + ["run_id"]
+    columns += [*param_names, "run_id"]
     rows = []
     for run in trials:
         row: dict[str, Any] = {

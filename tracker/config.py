@@ -95,9 +95,7 @@ class ObjectiveConfig(_Section):
         if self.function is not None and ":" not in self.function:
             raise ValueError(f"function must look like 'package.module:function', got {self.function!r}")
         if self.function is None and self.metric not in OBJECTIVE_METRICS:
-            raise ValueError(
-                f"unknown metric {self.metric!r}; allowed: {', '.join(OBJECTIVE_METRICS)}"
-            )
+            raise ValueError(f"unknown metric {self.metric!r}; allowed: {', '.join(OBJECTIVE_METRICS)}")
         return self
 
     @property
@@ -142,9 +140,7 @@ class ComputeConfig(_Section):
 
 
 CostSource = Literal["explorer", "billing-file", "estimate"]
-CostMetric = Literal[
-    "UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost", "BlendedCost"
-]
+CostMetric = Literal["UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost", "BlendedCost"]
 
 
 class CostConfig(_Section):

@@ -75,9 +75,7 @@ def classification_metrics(
         if binary:
             out["roc_auc"] = float(skm.roc_auc_score(truth, score))
         else:
-            out["roc_auc"] = float(
-                skm.roc_auc_score(truth, score, multi_class="ovr", average="macro")
-            )
+            out["roc_auc"] = float(skm.roc_auc_score(truth, score, multi_class="ovr", average="macro"))
     if binary:
         tn, fp, fn, tp = skm.confusion_matrix(truth, pred, labels=[0, 1]).ravel()
         out.update(tp=float(tp), fp=float(fp), fn=float(fn), tn=float(tn))

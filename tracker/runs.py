@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLE_SWEEP",
     "ROLE_TRIAL",
+    "RunHandle",
     "RunStore",
+    "TrialRecorder",
     "TrialRun",
 ]
 
@@ -131,7 +133,9 @@ class RunStore:
     def experiment_id(self, name: str) -> str:
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
-            raise UsageError(f"no experiment {name!r} in {self.tracking_uri}; run `tracker sweep` first or pass --experiment")
+            raise UsageError(
+                f"no experiment {name!r} in {self.tracking_uri}; run `tracker sweep` first or pass --experiment"
+            )
         return str(experiment.experiment_id)
 
     # -- the sweep's parent run -----------------------------------------------------------
@@ -158,9 +162,7 @@ class RunStore:
             run_name=study,
             tags={**tags, TAG_ROLE: ROLE_SWEEP, TAG_STUDY: study},
         )
-        self.client.log_batch(
-            run.info.run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None]
-        )
+        self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None])
         return str(run.info.run_id)
 
     def reopen(self, run_id: str) -> None:
@@ -234,7 +236,9 @@ class RunStore:
         for start in range(0, max(len(batch), 1), 1000):
             chunk = batch[start : start + 1000]
             first = start == 0
-            self.client.log_batch(run_id, metrics=chunk, params=params_list if first else (), tags=tags if first else ())
+            self.client.log_batch(
+                run_id, metrics=chunk, params=params_list if first else (), tags=tags if first else ()
+            )
         self.client.set_terminated(run_id, status=status, end_time=stamp)
 
     def mark_run(self, run_id: str, *, status: str, state: str, error: str) -> None:
@@ -276,7 +280,10 @@ class RunStore:
         token: str | None = None
         while True:
             page = self.client.search_runs(
-                [experiment_id], filter_string=query, max_results=5000, page_token=token,
+                [experiment_id],
+                filter_string=query,
+                max_results=5000,
+                page_token=token,
                 run_view_type=ViewType.ACTIVE_ONLY,
             )
             out.extend(_trial_run(run) for run in page)
@@ -351,6 +358,173 @@ class RunStore:
         return str(version.run_id) if version.run_id else None
 
 
+class RunHandle:
+    """A trial's run as the sweep holds it; the writer process knows its run ID."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+class TrialRecorder:
+    """Writes trial runs from a separate process, in order, so training never waits on the store.
+
+    MLflow's store code is mostly Python (SQLAlchemy), so a thread would still hold the
+    sweep's interpreter; a process writes on the other core while trial N+1 trains.
+    ``flush`` waits until every write is done and raises the first that failed.
+
+    If the sweep's process dies (``kill -9``), the writer still finishes what it was sent,
+    then marks the runs it opened and was never told to close as FAILED: no run is left
+    RUNNING after its process is gone. Only if both die together does the next sweep
+    repair the record, from what Optuna kept of each trial.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        import subprocess
+        import sys
+
+        self.tracking_uri = store.tracking_uri
+        # A plain child process (not multiprocessing): it never re-imports the caller's
+        # __main__, so it works from any script, notebook or console entry point.
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import tracker.runs as r; r._serve_writer()", self.tracking_uri],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._closed = False
+
+    def start(
+        self, experiment_id: str, parent_run_id: str, number: int, *, start_time: float, tags: Mapping[str, str]
+    ) -> RunHandle:
+        self._send(
+            ("start", number, (experiment_id, parent_run_id, number), {"start_time": start_time, "tags": dict(tags)})
+        )
+        return RunHandle(number)
+
+    def finish(self, handle: RunHandle, **fields: Any) -> None:
+        fields["params"] = dict(fields.get("params") or {})
+        self._send(("finish", handle.number, (), fields))
+
+    def _send(self, message: tuple[Any, ...] | None) -> None:
+        import pickle
+
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
+
+    def flush(self) -> None:
+        import pickle
+
+        self._send(("flush", None, (), {}))
+        stdout = self._process.stdout
+        assert stdout is not None
+        try:
+            error = pickle.load(stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
+        if error is not None:
+            raise TrackerError(f"writing to the MLflow store {self.tracking_uri} failed: {error}")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._send(None)
+        except TrackerError:
+            pass
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            self._process.wait(timeout=60)
+        except Exception:
+            self._process.kill()
+
+
+def _write_ahead_log() -> None:
+    """Put the writer's SQLite connections in WAL mode with NORMAL sync.
+
+    SQLite's defaults sync the disk several times per commit; a trial's run is about a
+    dozen commits, so on a shared disk the record competed with the sweep's own Optuna
+    storage. In WAL mode with synchronous=NORMAL a commit survives a killed process and
+    the file never corrupts; only the last commits before a power cut may be lost. Readers
+    (the MLflow UI, other workers) are not blocked by the writer.
+    """
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+
+def _serve_writer() -> None:
+    """The writer process: apply each message to the store, in order, until told to stop."""
+    import os
+    import pickle
+    import signal
+    import sys
+
+    # Ctrl-C reaches the whole process group; the sweep decides what an interrupt means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Training comes first: on a busy machine the record may lag, and flush() waits for it.
+    os.nice(5)
+    if sys.argv[1].startswith("sqlite:"):
+        _write_ahead_log()
+    store = RunStore(MlflowClient(tracking_uri=sys.argv[1]))
+    incoming, outgoing = sys.stdin.buffer, sys.stdout.buffer
+    open_runs: dict[int, str] = {}
+    error: str | None = None
+    while True:
+        try:
+            message = pickle.load(incoming)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            # The sweep's process is gone without closing these runs: they failed with it.
+            for run_id in open_runs.values():
+                try:
+                    store.mark_run(
+                        run_id,
+                        status="FAILED",
+                        state="FAIL",
+                        error="the sweep process ended while this trial was running (killed or crashed)",
+                    )
+                except Exception:
+                    continue
+            return
+        if message is None:
+            return
+        kind, number, args, kwargs = message
+        if kind == "flush":
+            pickle.dump(error, outgoing)
+            outgoing.flush()
+            error = None
+            continue
+        if error is not None:
+            continue
+        try:
+            if kind == "start":
+                open_runs[number] = store.start_trial_run(*args, **kwargs)
+            elif kind == "finish":
+                store.finish_trial_run(open_runs.pop(number), **kwargs)
+        except MlflowException as exc:
+            error = exc.message
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+
+
 def _own_types(model: Any) -> list[str] | None:
     """The types skops will not load by default, for a model this process trained itself.
 
@@ -391,14 +565,3 @@ def status_for_state(state: str) -> str:
         "PRUNED": RunStatus.to_string(RunStatus.KILLED),
         "FAIL": RunStatus.to_string(RunStatus.FAILED),
     }.get(state, RunStatus.to_string(RunStatus.FAILED))
-
-
-def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -84,9 +84,7 @@ def _load_builtin(name: str, task: Task) -> Dataset:
 
     loader_name, native_task = BUILTIN_DATASETS[name]
     if native_task != task:
-        raise ConfigError(
-            f"objective.dataset: {name!r} is a {native_task} dataset but the metric asks for {task}"
-        )
+        raise ConfigError(f"objective.dataset: {name!r} is a {native_task} dataset but the metric asks for {task}")
     bunch = getattr(sklearn.datasets, loader_name)(as_frame=True)
     features = bunch.data
     y = pd.Series(bunch.target)

@@ -130,9 +130,7 @@ class FunctionObjective:
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
         result = self.function(trial)
         if isinstance(result, Mapping):
-            metrics = {
-                (k if k.startswith(("val_", "test_")) else f"val_{k}"): float(v) for k, v in result.items()
-            }
+            metrics = {(k if k.startswith(("val_", "test_")) else f"val_{k}"): float(v) for k, v in result.items()}
             if self.metric_key not in metrics:
                 raise TrackerError(
                     f"objective function returned {sorted(result)} without the metric {self.metric!r}; "
@@ -163,7 +161,9 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
     return function  # type: ignore[no-any-return]
 
 
-def build_objective(config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int) -> BuiltinObjective | FunctionObjective:
+def build_objective(
+    config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int
+) -> BuiltinObjective | FunctionObjective:
     if config.function is not None:
         return FunctionObjective(config)
     return BuiltinObjective(config, space, seed=seed)

@@ -50,9 +50,9 @@ def grid_of(space: Mapping[str, ParamSpec]) -> dict[str, list[Any]]:
             step = int(spec.step or 1)
             values: list[Any] = list(range(int(spec.low), int(spec.high) + 1, step))
             if spec.log and len(values) > _GRID_POINTS:
-                values = sorted({int(round(v)) for v in _points(spec.low, spec.high, log=True)})
+                values = sorted({round(v) for v in _points(spec.low, spec.high, log=True)})
         elif spec.step is not None:
-            count = int(round((spec.high - spec.low) / spec.step)) + 1
+            count = round((spec.high - spec.low) / spec.step) + 1
             values = [spec.low + i * spec.step for i in range(count)]
         else:
             values = _points(spec.low, spec.high, log=spec.log)

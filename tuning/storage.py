@@ -63,8 +63,10 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             grace_period=GRACE_SECONDS,
         )
     except ImportError as exc:
-        raise ConfigError(f"storage: the driver for {url.split(':', 1)[0]} is not installed ({exc.name}); "
-                          "pip install 'psycopg[binary]' for PostgreSQL") from exc
+        raise ConfigError(
+            f"storage: the driver for {url.split(':', 1)[0]} is not installed ({exc.name}); "
+            "pip install 'psycopg[binary]' for PostgreSQL"
+        ) from exc
     except Exception as exc:
         raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {exc}") from exc
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
 from tracker.errors import ConfigError
 from tuning.trainers import STAGES
-
-import optuna
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial, TrialState

@@ -34,7 +34,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tracker.config import Settings
 from tracker.errors import TrackerError
-from tracker.runs import RunStore, status_for_state
+from tracker.runs import RunStore, TrialRecorder, TrialRun, status_for_state
 from tuning.objective import BuiltinObjective, FunctionObjective, build_objective
 from tuning.space import grid_of, grid_size
 from tuning.storage import HEARTBEAT_SECONDS, open_storage, storage_lock
@@ -127,7 +127,25 @@ def _alive(pid: int) -> bool:
 class _Sweep:
     """One process's view of the sweep: the study, the objective and the MLflow record."""
 
-    def __init__(self, settings: Settings, *, hourly_usd: Decimal, worker_index: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        hourly_usd: Decimal,
+        worker_index: int = 0,
+        runs: RunStore | None = None,
+        recorder: TrialRecorder | None = None,
+    ) -> None:
+        self.runs = runs if runs is not None else RunStore.open(settings.tracking_uri)
+        # Started first: the writer process imports MLflow while this one loads the data.
+        self.recorder = recorder if recorder is not None else TrialRecorder(self.runs)
+        try:
+            self._setup(settings, hourly_usd, worker_index)
+        except BaseException:
+            self.recorder.close()
+            raise
+
+    def _setup(self, settings: Settings, hourly_usd: Decimal, worker_index: int) -> None:
         self.settings = settings
         self.hourly_usd = hourly_usd
         self.worker_index = worker_index
@@ -148,7 +166,6 @@ class _Sweep:
         self.target = min(settings.limits.max_trials, self.grid_size or settings.limits.max_trials)
         pruner = make_pruner(settings.strategy, settings.early_stopping, multi_objective=self.multi_objective)
         self.storage = open_storage(settings.storage)
-        self.runs = RunStore.open(settings.tracking_uri)
         self.experiment_id = self.runs.ensure_experiment(settings.experiment)
         study_name = settings.study_name
         directions = [self.direction, "minimize"] if self.multi_objective else [self.direction]
@@ -228,7 +245,9 @@ class _Sweep:
         reverse = self.direction == "maximize"
         done.sort(key=lambda t: t.values[0], reverse=reverse)
         for trial in done[: warm.top_k]:
-            self.study.enqueue_trial(dict(trial.params), user_attrs={"warm_start_from": f"{warm.from_study}#{trial.number}"})
+            self.study.enqueue_trial(
+                dict(trial.params), user_attrs={"warm_start_from": f"{warm.from_study}#{trial.number}"}
+            )
 
     # -- counting and stopping ----------------------------------------------------------
 
@@ -296,20 +315,61 @@ class _Sweep:
                 self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
                 notes.append(f"trial {trial.number} failed: its worker (pid {pid}) is gone")
         optuna.storages.fail_stale_trials(self.study)
-        states = {t.number: t.state for t in self.trials()}
-        for run in self.runs.running_trial_runs(self.experiment_id, self.parent_run_id):
-            state = states.get(run.number)
-            if state == TrialState.RUNNING:
+        self.recorder.flush()
+        runs: dict[int, TrialRun] = {}
+        for run in self.runs.trial_runs(self.experiment_id, self.parent_run_id):
+            runs.setdefault(run.number, run)
+        for trial in self.trials():
+            if trial.state in (TrialState.RUNNING, TrialState.WAITING):
                 continue
-            state_name = state.name if state is not None else "FAIL"
-            self.runs.mark_run(
-                run.run_id,
-                status=status_for_state(state_name) if state_name != "COMPLETE" else "FAILED",
-                state="FAIL" if state_name == "COMPLETE" else state_name,
-                error="the worker process ended before it closed this run (killed or crashed)",
-            )
-            notes.append(f"run of trial {run.number} marked FAILED: its worker ended without closing it")
+            run = runs.get(trial.number)
+            if run is not None and run.status != "RUNNING":
+                continue
+            notes.append(self._recover_run(trial, run))
         return notes
+
+    def _recover_run(self, trial: FrozenTrial, run: TrialRun | None) -> str:
+        """Write the run a dead worker could not, from what Optuna recorded of the trial."""
+        gone = "the worker process ended before it closed this run (killed or crashed)"
+        if trial.state == TrialState.FAIL:
+            error = str(trial.user_attrs.get("error") or gone)
+            if run is not None:
+                self.runs.mark_run(run.run_id, status="FAILED", state="FAIL", error=gone)
+                return f"run of trial {trial.number} marked FAILED: its worker ended without closing it"
+        else:
+            error = None
+        run_id = (
+            run.run_id
+            if run is not None
+            else self.runs.start_trial_run(
+                self.experiment_id,
+                self.parent_run_id,
+                trial.number,
+                start_time=trial.datetime_start.timestamp() if trial.datetime_start else time.time(),
+                tags={
+                    **self.run_tags,
+                    "tracker.study": self.settings.study_name,
+                    "tracker.recovered": "rebuilt from the Optuna record; only the objective value survived",
+                },
+            )
+        )
+        metrics: dict[str, float] = {}
+        if trial.values:
+            metrics[self.metric_key] = trial.values[0]
+        if trial.duration is not None:
+            metrics["duration_seconds"] = trial.duration.total_seconds()
+            metrics["cost_usd_estimated"] = float(trial_cost(trial.duration, self.hourly_usd))
+        self.runs.finish_trial_run(
+            run_id,
+            status=status_for_state(trial.state.name),
+            state=trial.state.name,
+            end_time=trial.datetime_complete.timestamp() if trial.datetime_complete else time.time(),
+            params=trial.params,
+            metrics=metrics,
+            steps={self.metric_key: sorted(trial.intermediate_values.items())},
+            error=error,
+        )
+        return f"run of trial {trial.number} rebuilt from the Optuna record (its worker ended before writing it)"
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -360,7 +420,7 @@ class _Sweep:
 
     def run_trial(self, trial: optuna.Trial) -> TrialState:
         start = time.time()
-        run_id = self.runs.start_trial_run(
+        handle = self.recorder.start(
             self.experiment_id,
             self.parent_run_id,
             trial.number,
@@ -397,8 +457,8 @@ class _Sweep:
         else:
             frozen = self.study.tell(trial, state=state)
         steps = {self.metric_key: sorted(frozen.intermediate_values.items())}
-        self.runs.finish_trial_run(
-            run_id,
+        self.recorder.finish(
+            handle,
             status="KILLED" if interrupted else status_for_state(state.name),
             state=state.name,
             end_time=time.time(),
@@ -408,12 +468,14 @@ class _Sweep:
             error=error,
         )
         if interrupted:
+            self.recorder.flush()
             raise KeyboardInterrupt
         return state
 
     # -- the end ------------------------------------------------------------------------------
 
     def summarize(self, *, started: float, stop_reason: str, interrupted: bool) -> SweepSummary:
+        self.recorder.flush()
         trials = self.trials()
         counts = {state.name: 0 for state in TrialState}
         for t in trials:
@@ -422,9 +484,7 @@ class _Sweep:
         pareto: tuple[int, ...] = ()
         if self.multi_objective:
             pareto = tuple(sorted(t.number for t in self.study.best_trials))
-        errors = [
-            t.user_attrs.get("error") for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("error")
-        ]
+        errors = [t.user_attrs.get("error") for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("error")]
         return SweepSummary(
             experiment=self.settings.experiment,
             experiment_id=self.experiment_id,
@@ -465,7 +525,12 @@ class _Sweep:
         champion: str | None = None
         notes: list[str] = []
         best = summary.best
-        if best is not None and best.run_id and isinstance(self.objective, BuiltinObjective) and not summary.interrupted:
+        if (
+            best is not None
+            and best.run_id
+            and isinstance(self.objective, BuiltinObjective)
+            and not summary.interrupted
+        ):
             run = self.runs.get_run(best.run_id)
             if run.data.tags.get("tracker.champion") != "true":
                 refit = self.objective.refit(best.params)
@@ -550,6 +615,15 @@ def run_sweep(
     emit = on_event or (lambda event: None)
     started = time.monotonic()
     sweep = _Sweep(settings, hourly_usd=hourly_usd)
+    try:
+        return _run(sweep, settings, hourly_usd, emit, started)
+    finally:
+        sweep.recorder.close()
+
+
+def _run(
+    sweep: _Sweep, settings: Settings, hourly_usd: Decimal, emit: Callable[[SweepEvent], None], started: float
+) -> SweepSummary:
     reason = "interrupted by the user"
     interrupted = False
     try:
@@ -632,11 +706,16 @@ def _worker_main(payload: Mapping[str, Any], hourly: str, index: int, events: An
 
     _quiet_optuna()
     settings = _Settings.model_validate(payload)
+    sweep: _Sweep | None = None
     try:
         sweep = _Sweep(settings, hourly_usd=Decimal(hourly), worker_index=index)
         reason = sweep.work(events.put, started=started)
+        sweep.recorder.flush()
         events.put(SweepEvent("stopped", reason, worker=index))
     except KeyboardInterrupt:
         events.put(SweepEvent("stopped", "interrupted by the user", worker=index))
     except TrackerError as exc:
         events.put(SweepEvent("error", str(exc), worker=index))
+    finally:
+        if sweep is not None:
+            sweep.recorder.close()

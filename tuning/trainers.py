@@ -149,7 +149,5 @@ def get_trainer(name: str, task: Task) -> TrainerSpec:
         raise ConfigError(f"objective.trainer: unknown trainer {name!r}; allowed: {', '.join(TRAINERS)}")
     if task not in spec.tasks:
         fits = [n for n, s in TRAINERS.items() if task in s.tasks]
-        raise ConfigError(
-            f"objective.trainer: {name!r} does not do {task}; for {task} use one of {', '.join(fits)}"
-        )
+        raise ConfigError(f"objective.trainer: {name!r} does not do {task}; for {task} use one of {', '.join(fits)}")
     return spec

@@ -1,0 +1,187 @@
+"""A killed sweep, an interrupted sweep, worker processes and the UI, as separate processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import free_port, tracker_command
+from tests.helpers import all_runs, by_number, finished, parent_runs, study, trial_runs
+
+pytestmark = pytest.mark.slow
+
+SLOW_OBJECTIVE = """
+import os, time
+from pathlib import Path
+
+def objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    Path(f"started-{trial.number}").touch()
+    hang = os.environ.get("HANG_TRIAL")
+    if hang is not None and trial.number == int(hang) and not Path(f"hung-{hang}").exists():
+        Path(f"hung-{hang}").touch()
+        time.sleep(120)
+    time.sleep(float(os.environ.get("TRIAL_SECONDS", "0.2")))
+    return x
+"""
+
+
+def _config(workdir: Path) -> Path:
+    (workdir / "slowobjective.py").write_text(SLOW_OBJECTIVE)
+    path = workdir / "slow.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "experiment": "faults",
+                "objective": {"function": "slowobjective:objective", "metric": "x", "direction": "maximize"},
+                "strategy": "random",
+            }
+        )
+    )
+    return path
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} did not appear in {timeout} s")
+        time.sleep(0.05)
+
+
+def _start(args: list[str], workdir: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        tracker_command(*args),
+        cwd=workdir,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
+
+
+def _run_status(number: int, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = by_number(trial_runs("faults"))[number].info.status
+        if status != "RUNNING" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["sweep-process", "process-group"])
+def test_kill_9_then_rerun_continues_and_fails_the_killed_run(workdir: Path, whole_group: bool) -> None:
+    config = _config(workdir)
+    args = ["sweep", "--config", str(config), "--trials", "4", "--quiet"]
+    first = _start(args, workdir, HANG_TRIAL="2")
+    _wait_for(workdir / "hung-2")
+    time.sleep(0.5)  # the trial's run is open
+    if whole_group:
+        os.killpg(first.pid, signal.SIGKILL)  # the sweep and its MLflow writer die together
+    else:
+        os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    if whole_group:
+        # Nobody was left to close the run: the next sweep must repair it.
+        assert by_number(trial_runs("faults"))[2].info.status == "RUNNING"
+    else:
+        # The writer outlives the sweep's process and fails the run it was never told to close.
+        assert _run_status(2) == "FAILED"
+
+    second = subprocess.run(tracker_command(*args), cwd=workdir, text=True, capture_output=True, timeout=120)
+    assert second.returncode == 0, second.stdout + second.stderr
+
+    s = study("faults")
+    assert finished(s) == 4
+    assert s.trials[2].state.name == "FAIL"
+    runs = by_number(trial_runs("faults"))  # by_number fails if a trial has two runs
+    assert sorted(runs) == [t.number for t in s.trials]
+    assert runs[2].info.status == "FAILED"
+    error = runs[2].data.tags["tracker.error"]
+    assert (
+        ("ended before it closed this run" in error) if whole_group else ("ended while this trial was running" in error)
+    )
+    assert all(r.info.status != "RUNNING" for r in all_runs("faults"))
+    [parent] = parent_runs("faults")
+    assert parent.info.status == "FINISHED"
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(workdir: Path) -> None:
+    config = _config(workdir)
+    proc = _start(["sweep", "--config", str(config), "--trials", "5"], workdir, HANG_TRIAL="1")
+    _wait_for(workdir / "hung-1")
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "Sweep 'faults' stopped: interrupted by the user" in output
+    assert "rerun the same command to continue" in output
+    assert "Traceback" not in output
+    [parent] = parent_runs("faults")
+    assert parent.info.status == "KILLED"
+    runs = by_number(trial_runs("faults"))
+    assert runs[1].info.status == "KILLED"
+    assert runs[1].data.tags["tracker.error"] == "interrupted by the user (Ctrl-C)"
+    assert all(r.info.status != "RUNNING" for r in all_runs("faults"))
+
+
+def test_jobs_runs_worker_processes_to_an_exact_total(workdir: Path) -> None:
+    config = _config(workdir)
+    result = subprocess.run(
+        tracker_command("sweep", "--config", str(config), "--trials", "7", "--jobs", "2"),
+        cwd=workdir,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "TRIAL_SECONDS": "0.5"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "finished 7/7" in result.stdout
+    assert finished(study("faults")) == 7
+    runs = by_number(trial_runs("faults"))
+    assert len(runs) == len(study("faults").trials) == 7
+    workers = {r.data.tags["tracker.worker"] for r in runs.values()}
+    assert len(workers) == 2, workers  # two processes shared the work
+    assert all(r.info.status == "FINISHED" for r in runs.values())
+    assert [p.info.status for p in parent_runs("faults")] == ["FINISHED"]
+
+
+def test_ui_serves_the_store(workdir: Path, invoke) -> None:
+    assert invoke("sweep", "--trials", "1", "--quiet").exit_code == 0
+    port = free_port()
+    proc = subprocess.Popen(
+        tracker_command("ui", "--port", str(port)),
+        cwd=workdir,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=10", timeout=2
+                ) as response:
+                    body = response.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        assert "tracker-demo" in body
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
