@@ -250,7 +250,14 @@ def _fmt(value: Any) -> str:
 @click.option("--experiment", help="Experiment name (default: from the config, or tracker-demo).")
 @click.option("--tracking-uri", help="MLflow tracking URI.")
 @click.option("--top", "top", type=click.IntRange(min=1), help="Show only the best K runs.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | None, top: int | None, fmt: str) -> None:
     """Compare the trial runs of the latest sweep, best first."""
     from tracker.compare import compare_latest_sweep
@@ -273,8 +280,8 @@ def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | N
 @cli.command()
 @common
 @click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=5000, show_default=True, help="Port to listen on.")
 def ui(config_file: Path | None, tracking_uri: str | None, host: str, port: int) -> None:
     """Start the MLflow UI on the configured store (Ctrl-C stops it)."""
     import os
