@@ -274,6 +274,167 @@ def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | N
         Console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())
 
 
+# -- cost -------------------------------------------------------------------------------------------
+
+METRICS = ["UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost", "BlendedCost"]
+
+
+def _parse_tags(values: tuple[str, ...]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values:
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key.strip() or not tag_value.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE (for example project=churn)", param_hint="--tag")
+        tags[key.strip()] = tag_value.strip()
+    return tags
+
+
+@cli.command()
+@common
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Cost-allocation tag to filter by; repeat for several (combined with AND). Default: tags: in the config.",
+)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive, YYYY-MM-DD.")
+@click.option(
+    "--source",
+    type=click.Choice(["explorer", "billing-file", "estimate"]),
+    help="Where the spend comes from (default: cost.source in the config, or estimate).",
+)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path),
+    help="Billing export (file or folder), for --source billing-file.",
+)
+@click.option("--granularity", type=click.Choice(["daily", "monthly"]), help="Period of each row (default monthly).")
+@click.option("--metric", type=click.Choice(METRICS), help="Cost basis (default UnblendedCost).")
+@click.option("--experiment", help="Experiment whose trials are estimated (--source estimate) or attributed.")
+@click.option("--tracking-uri", help="MLflow tracking URI.")
+@click.option("--currency", help="Keep only lines in this currency, when the spend mixes currencies.")
+@click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache.")
+@click.option(
+    "--skip-tag-check",
+    is_flag=True,
+    help="Do not check that the tag is an active cost-allocation tag (member accounts cannot list them).",
+)
+@click.option(
+    "--attribute-to",
+    metavar="EXPERIMENT",
+    help="Split the total across this experiment's trial runs by duration, logged as cost_usd_billed.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
+    """Print what the project spent, per period and service, with the total and its currency.
+
+    The spend is filtered by the cost-allocation tags (--tag project=churn), from Cost
+    Explorer (ce:GetCostAndUsage), a CUR 2.0 / legacy CUR / FOCUS billing export, or an
+    estimate from the trial durations in MLflow.
+    """
+    from cost.service import fetch_spend
+
+    overrides = {
+        "cost.source": flags["source"],
+        "cost.file": str(flags["file"]) if flags["file"] else None,
+        "cost.start": flags["start"].date().isoformat() if flags["start"] else None,
+        "cost.end": flags["end"].date().isoformat() if flags["end"] else None,
+        "cost.granularity": flags["granularity"],
+        "cost.metric": flags["metric"],
+        "experiment": flags["experiment"],
+        "tracking_uri": flags["tracking_uri"],
+    }
+    tags = _parse_tags(flags["tags"])
+    if tags:
+        overrides["tags"] = tags
+    settings = _settings(config_file, overrides)
+    table = fetch_spend(settings, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"])
+    if flags["currency"]:
+        table = table.only_currency(flags["currency"])
+    table.currency  # noqa: B018 - mixed currencies are an error before anything is printed
+    attribution = None
+    if flags["attribute_to"]:
+        from cost.attribution import attribute_spend
+        from tracker.runs import RunStore
+
+        attribution = attribute_spend(table, RunStore.open(settings.tracking_uri), flags["attribute_to"])
+    if fmt == "json":
+        payload = table.to_json()
+        if attribution is not None:
+            payload["attribution"] = {
+                "experiment": attribution.experiment,
+                "metric": "cost_usd_billed",
+                "total": str(attribution.total),
+                "runs": [{"run_id": r, "trial": n, "amount": str(a)} for r, n, a in attribution.parts],
+            }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["period_start", "period_end", "service", "amount", "currency", "estimated"])
+        for row in table.rows:
+            item = row.to_json()
+            writer.writerow(
+                [
+                    item["period_start"],
+                    item["period_end"],
+                    item["service"],
+                    item["amount"],
+                    item["currency"],
+                    str(row.estimated).lower(),
+                ]
+            )
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    _print_spend(table, attribution)
+
+
+def _print_spend(table: Any, attribution: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from cost.table import money
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    view = Table(title=f"Spend from {table.source}: {table.filter.describe()}")
+    for name in ("period", "service", "amount", "currency", "estimated"):
+        view.add_column(name, justify="right" if name == "amount" else "left")
+    for row in table.rows:
+        view.add_row(
+            f"{row.period_start} to {row.period_end}",
+            row.service,
+            money(row.amount),
+            row.currency,
+            "yes" if row.estimated else "",
+        )
+    console.print(view)
+    for key, value in table.details:
+        click.echo(f"  {key}: {value}")
+    for note in table.notes:
+        click.echo(f"  note: {note}")
+    flag = "estimated" if table.estimated else "not estimated"
+    click.echo(f"Total: {money(table.total)} {table.currency} ({flag}, {len(table.rows)} rows)")
+    if attribution is not None:
+        click.echo(
+            f"Attributed {attribution.total} USD to {len(attribution.parts)} trial runs of "
+            f"{attribution.experiment!r} as cost_usd_billed"
+        )
+
+
 # -- ui ---------------------------------------------------------------------------------------------
 
 

@@ -152,7 +152,6 @@ class CostConfig(_Section):
     end: date | None = None
     granularity: Literal["daily", "monthly"] = "monthly"
     metric: CostMetric = "UnblendedCost"
-    billing_column: Literal["BilledCost", "EffectiveCost"] = "BilledCost"
     cache_dir: Path | None = None
 
 

@@ -246,6 +246,12 @@ class RunStore:
         self.client.log_batch(run_id, tags=[RunTag(TAG_STATE, state), RunTag(TAG_ERROR, _clip(error))])
         self.client.set_terminated(run_id, status=status)
 
+    def log_values(self, key: str, values: Mapping[str, float]) -> None:
+        """One metric on many runs (``run_id -> value``)."""
+        now = _ms(time.time())
+        for run_id, value in values.items():
+            self.client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0)])
+
     # -- reading ---------------------------------------------------------------------------
 
     def sweep_runs(self, experiment_id: str) -> list[Run]:
@@ -342,6 +348,8 @@ class RunStore:
                 registered_model_name=model_name,
                 tags=dict(tags),
                 skops_trusted_types=trusted,
+                # Named, so MLflow does not load the model in a subprocess to infer them.
+                pip_requirements=_requirements(),
             )
         version = info.registered_model_version
         if version is None:
@@ -523,6 +531,12 @@ def _serve_writer() -> None:
             error = exc.message
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")]
 
 
 def _own_types(model: Any) -> list[str] | None:

@@ -29,6 +29,8 @@ class TrialOutcome:
 
     value: float
     metrics: dict[str, float]
+    # Intermediate values, when the trial could not report them to Optuna (multi-objective).
+    steps: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Refit:
 class BuiltinObjective:
     """A built-in scikit-learn trainer on a dataset, trained in stages that can be pruned."""
 
+    report_steps = True
+
     def __init__(self, config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int) -> None:
         self.task: Task = task_of(config.metric)
         self.trainer: TrainerSpec = get_trainer(config.resolved_trainer, self.task)
@@ -57,11 +61,12 @@ class BuiltinObjective:
 
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
         params = suggest(trial, self.space)
-        model = self._train(params, trial)
+        steps: list[tuple[int, float]] = []
+        model = self._train(params, trial, steps)
         metrics = {**self._evaluate(model, "val"), **self._evaluate(model, "test")}
-        return TrialOutcome(metrics[self.metric_key], metrics)
+        return TrialOutcome(metrics[self.metric_key], metrics, tuple(steps))
 
-    def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None) -> Any:
+    def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None, steps: list[tuple[int, float]]) -> Any:
         try:
             model = self.trainer.make(self.task, params, self.seed)
         except (TypeError, ValueError) as exc:
@@ -77,7 +82,11 @@ class BuiltinObjective:
             model.set_params(**{budget_param: max(1, round(budget * fraction))})
             model.fit(split.x_train, split.y_train)
             if trial is not None and fraction < 1.0:
-                trial.report(self._evaluate(model, "val")[self.metric_key], step)
+                value = self._evaluate(model, "val")[self.metric_key]
+                steps.append((step, value))
+                if not self.report_steps:
+                    continue
+                trial.report(value, step)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after {fraction:.0%} of {budget_param}={budget}")
         return model
@@ -98,7 +107,7 @@ class BuiltinObjective:
 
     def refit(self, params: Mapping[str, Any]) -> Refit:
         """Train ``params`` again on the same split and seed: the same model the trial had."""
-        model = self._train(params, None)
+        model = self._train(params, None, [])
         predictions: dict[str, pd.DataFrame] = {}
         for part, x, y in (("val", self.split.x_val, self.split.y_val), ("test", self.split.x_test, self.split.y_test)):
             y_pred, y_score = self._predict(model, x)
@@ -120,6 +129,7 @@ class FunctionObjective:
 
     task: Task | None = None
     binary = False
+    report_steps = True
 
     def __init__(self, config: ObjectiveConfig) -> None:
         assert config.function is not None

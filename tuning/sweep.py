@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import optuna
@@ -34,6 +34,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tracker.config import Settings
 from tracker.errors import TrackerError
+from tracker.money import estimated_cost
 from tracker.runs import RunStore, TrialRecorder, TrialRun, status_for_state
 from tuning.objective import BuiltinObjective, FunctionObjective, build_objective
 from tuning.space import grid_of, grid_size
@@ -44,7 +45,6 @@ __all__ = ["BestTrial", "SweepEvent", "SweepSummary", "run_sweep", "trial_cost"]
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 _POLL_SECONDS = 1.0
-_CENT = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def trial_cost(duration: timedelta | float | None, hourly_usd: Decimal) -> Decim
     if duration is None:
         return Decimal(0)
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
-    return (Decimal(str(round(seconds, 6))) * hourly_usd / Decimal(3600)).quantize(_CENT, ROUND_HALF_UP)
+    return estimated_cost(seconds, hourly_usd)
 
 
 def _quiet_optuna() -> None:
@@ -156,6 +156,8 @@ class _Sweep:
         self.metric_key = self.objective.metric_key
         self.direction = objective_config.resolved_direction
         self.multi_objective = objective_config.minimize_cost
+        # Optuna keeps intermediate values for single-objective studies only.
+        self.objective.report_steps = not self.multi_objective
         space = settings.search_space or (
             self.objective.space if isinstance(self.objective, BuiltinObjective) else None
         )
@@ -260,8 +262,15 @@ class _Sweep:
             return None
         return max(values) if self.direction == "maximize" else min(values)
 
+    def cost_of(self, trial: FrozenTrial) -> Decimal:
+        """The trial's estimated cost as its worker logged it (else from Optuna's timestamps)."""
+        logged = trial.user_attrs.get("cost_usd_estimated")
+        if logged is not None:
+            return Decimal(str(logged))
+        return trial_cost(trial.duration, self.hourly_usd)
+
     def spent(self, trials: list[FrozenTrial]) -> Decimal:
-        return sum((trial_cost(t.duration, self.hourly_usd) for t in trials if t.duration), Decimal(0))
+        return sum((self.cost_of(t) for t in trials if t.state != TrialState.RUNNING), Decimal(0))
 
     def stop_reason(self, trials: list[FrozenTrial], *, started: float, failures: int) -> str | None:
         limits, completion = self.settings.limits, self.settings.completion
@@ -295,7 +304,7 @@ class _Sweep:
                     return f"no improvement in the last {patience} trials"
         budget = limits.budget_usd
         if budget is not None:
-            costs = [trial_cost(t.duration, self.hourly_usd) for t in trials if t.duration]
+            costs = [self.cost_of(t) for t in trials if t.state != TrialState.RUNNING and t.duration]
             spent = sum(costs, Decimal(0))
             next_cost = (spent / len(costs)) if costs else Decimal(0)
             if spent + next_cost > budget:
@@ -358,7 +367,7 @@ class _Sweep:
             metrics[self.metric_key] = trial.values[0]
         if trial.duration is not None:
             metrics["duration_seconds"] = trial.duration.total_seconds()
-            metrics["cost_usd_estimated"] = float(trial_cost(trial.duration, self.hourly_usd))
+            metrics["cost_usd_estimated"] = float(self.cost_of(trial))
         self.runs.finish_trial_run(
             run_id,
             status=status_for_state(trial.state.name),
@@ -431,10 +440,12 @@ class _Sweep:
         beat.start()
         error: str | None = None
         metrics: dict[str, float] = {}
+        outcome_steps: tuple[tuple[int, float], ...] = ()
         interrupted = False
         try:
             outcome = self.objective(trial)
             metrics = outcome.metrics
+            outcome_steps = outcome.steps
             state = TrialState.COMPLETE
         except optuna.TrialPruned:
             state = TrialState.PRUNED
@@ -449,6 +460,8 @@ class _Sweep:
             state, error = TrialState.FAIL, f"the objective returned no finite {self.metric_key}"
         duration = time.time() - start
         cost = trial_cost(duration, self.hourly_usd)
+        # Kept in Optuna too, so the sweep's total and budget add up the same figures.
+        trial.set_user_attr("cost_usd_estimated", str(cost))
         if error is not None:
             trial.set_user_attr("error", error[:2000])
         if state == TrialState.COMPLETE:
@@ -456,7 +469,7 @@ class _Sweep:
             frozen = self.study.tell(trial, values)
         else:
             frozen = self.study.tell(trial, state=state)
-        steps = {self.metric_key: sorted(frozen.intermediate_values.items())}
+        steps = {self.metric_key: sorted(frozen.intermediate_values.items()) or list(outcome_steps)}
         self.recorder.finish(
             handle,
             status="KILLED" if interrupted else status_for_state(state.name),

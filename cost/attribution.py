@@ -1,0 +1,42 @@
+"""Split a billed total across an experiment's trial runs, in proportion to their durations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cost.table import SpendTable
+from tracker.errors import UsageError
+from tracker.money import split_by_weight
+from tracker.runs import RunStore
+
+__all__ = ["Attribution", "attribute_spend"]
+
+METRIC = "cost_usd_billed"
+
+
+@dataclass(frozen=True)
+class Attribution:
+    experiment: str
+    total: Decimal
+    parts: tuple[tuple[str, int, Decimal], ...]  # (run_id, trial number, amount)
+
+
+def attribute_spend(table: SpendTable, store: RunStore, experiment: str) -> Attribution:
+    """Log each trial run's share of the total as ``cost_usd_billed``; the shares sum to the cent."""
+    if table.currency != "USD":
+        raise UsageError(f"--attribute-to logs {METRIC}, but the spend is in {table.currency}")
+    experiment_id = store.experiment_id(experiment)
+    runs = [
+        run
+        for parent in store.sweep_runs(experiment_id)
+        for run in store.trial_runs(experiment_id, parent.info.run_id)
+        if run.duration_seconds is not None
+    ]
+    if not runs:
+        raise UsageError(f"experiment {experiment!r} has no finished trial runs to attribute the spend to")
+    weights = [Decimal(str(run.duration_seconds)) for run in runs]
+    amounts = split_by_weight(table.total, weights)
+    store.log_values(METRIC, {run.run_id: float(amount) for run, amount in zip(runs, amounts, strict=True)})
+    parts = tuple((run.run_id, run.number, amount) for run, amount in zip(runs, amounts, strict=True))
+    return Attribution(experiment, sum(amounts, Decimal(0)), parts)

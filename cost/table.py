@@ -1,0 +1,146 @@
+"""The spend table: what every cost source returns, the same shape whatever the source."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from tracker.errors import UsageError
+
+__all__ = ["SpendFilter", "SpendRow", "SpendTable", "money"]
+
+
+def money(value: Decimal) -> str:
+    """An exact decimal string: no exponent, no float on the way."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """Spend on one service over one period. ``period_end`` is exclusive, as AWS defines it."""
+
+    period_start: date
+    period_end: date
+    service: str
+    amount: Decimal
+    currency: str
+    estimated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "service": self.service,
+            "amount": money(self.amount),
+            "currency": self.currency,
+            "estimated": self.estimated,
+        }
+
+
+@dataclass(frozen=True)
+class SpendFilter:
+    """What the spend was filtered by: cost-allocation tags and an inclusive date range."""
+
+    tags: tuple[tuple[str, str], ...]
+    start: date | None
+    end: date | None  # inclusive, as the user gave it
+    granularity: str = "monthly"
+    metric: str = "UnblendedCost"
+    experiment: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "tags": dict(self.tags),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "granularity": self.granularity,
+            "metric": self.metric,
+        }
+        if self.experiment is not None:
+            out["experiment"] = self.experiment
+        return out
+
+    def describe(self) -> str:
+        tags = " and ".join(f"{k}={v}" for k, v in self.tags) or "no tag"
+        span = f"{self.start or 'the start'} to {self.end or 'today'}"
+        return f"{tags}, {span} (inclusive), {self.metric}"
+
+
+@dataclass(frozen=True)
+class SpendTable:
+    """Rows of spend plus where they came from: the source, the filter, and notes."""
+
+    source: str
+    filter: SpendFilter
+    rows: tuple[SpendRow, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    # e.g. the billing format detected, or how many Cost Explorer requests were made.
+    details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return tuple(sorted({row.currency for row in self.rows}))
+
+    @property
+    def currency(self) -> str:
+        currencies = self.currencies
+        if len(currencies) > 1:
+            raise UsageError(
+                f"the spend is in {len(currencies)} currencies ({', '.join(currencies)}); choose one with --currency"
+            )
+        return currencies[0] if currencies else "USD"
+
+    @property
+    def total(self) -> Decimal:
+        self.currency  # noqa: B018 - raises on mixed currencies, so no total adds USD to EUR
+        return sum((row.amount for row in self.rows), Decimal(0))
+
+    @property
+    def estimated(self) -> bool:
+        return any(row.estimated for row in self.rows)
+
+    def only_currency(self, currency: str) -> SpendTable:
+        rows = tuple(r for r in self.rows if r.currency == currency)
+        note = f"kept the {currency} lines only; {len(self.rows) - len(rows)} lines in other currencies left out"
+        return SpendTable(self.source, self.filter, rows, (*self.notes, note), self.details)
+
+    def by_service(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for row in self.rows:
+            out[row.service] += row.amount
+        return dict(sorted(out.items(), key=lambda item: (-item[1], item[0])))
+
+    def by_period(self) -> dict[tuple[date, date], Decimal]:
+        out: dict[tuple[date, date], Decimal] = defaultdict(Decimal)
+        for row in self.rows:
+            out[(row.period_start, row.period_end)] += row.amount
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "filter": self.filter.to_json(),
+            "currency": self.currency,
+            "total": money(self.total),
+            "estimated": self.estimated,
+            "details": dict(self.details),
+            "notes": list(self.notes),
+            "rows": [row.to_json() for row in self.rows],
+        }
+
+
+def merge_rows(rows: list[SpendRow]) -> tuple[SpendRow, ...]:
+    """One row per (period, service, currency, estimated), sorted by period then service."""
+    sums: dict[tuple[date, date, str, str, bool], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        sums[(row.period_start, row.period_end, row.service, row.currency, row.estimated)] += row.amount
+    return tuple(
+        SpendRow(start, end, service, amount, currency, estimated)
+        for (start, end, service, currency, estimated), amount in sorted(sums.items())
+    )

@@ -1,0 +1,40 @@
+"""Money helpers shared by the sweep and the cost sources: exact, in Decimal."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = ["CENT", "estimated_cost", "split_by_weight"]
+
+CENT = Decimal("0.01")
+# Per-trial estimates are kept to a millionth of a dollar: a short trial costs fractions of a cent.
+MICRO = Decimal("0.000001")
+
+
+def estimated_cost(seconds: float | Decimal, hourly: Decimal) -> Decimal:
+    """Hours times the price per hour (already times the instance count), to a millionth."""
+    exact_seconds = seconds if isinstance(seconds, Decimal) else Decimal(str(round(seconds, 6)))
+    return (exact_seconds * hourly / Decimal(3600)).quantize(MICRO, ROUND_HALF_UP)
+
+
+def split_by_weight(total: Decimal, weights: list[Decimal], quantum: Decimal = CENT) -> list[Decimal]:
+    """Split ``total`` (rounded to ``quantum``) in proportion to ``weights``; the parts sum to it exactly.
+
+    Largest-remainder method: each part is rounded down to the quantum, and the quanta
+    left over go to the parts with the largest remainders (ties to the earlier part).
+    """
+    if not weights:
+        return []
+    target = total.quantize(quantum, ROUND_HALF_UP)
+    weight_sum = sum(weights, Decimal(0))
+    if weight_sum <= 0:
+        weights = [Decimal(1)] * len(weights)
+        weight_sum = Decimal(len(weights))
+    units = int(target / quantum)
+    raw = [Decimal(units) * w / weight_sum for w in weights]
+    floors = [int(r.to_integral_value(rounding="ROUND_FLOOR")) for r in raw]
+    left = units - sum(floors)
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - floors[i]), i))
+    for i in order[: abs(left)]:
+        floors[i] += 1 if left > 0 else -1
+    return [Decimal(f) * quantum for f in floors]
