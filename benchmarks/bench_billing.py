@@ -28,9 +28,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = [
-    "AmazonSageMaker", "AmazonEC2", "AmazonS3", "AWSGlue", "AmazonCloudWatch", "AmazonECR", "AWSLambda",
-    "AmazonRDS", "AmazonDynamoDB", "AmazonVPC", "AmazonEKS", "AmazonAthena", "AmazonKinesis", "AWSDataTransfer",
-    "AmazonSNS", "AmazonSQS", "AmazonEFS", "AmazonRedshift", "AWSBackup", "AmazonBedrock",
+    "AmazonSageMaker",
+    "AmazonEC2",
+    "AmazonS3",
+    "AWSGlue",
+    "AmazonCloudWatch",
+    "AmazonECR",
+    "AWSLambda",
+    "AmazonRDS",
+    "AmazonDynamoDB",
+    "AmazonVPC",
+    "AmazonEKS",
+    "AmazonAthena",
+    "AmazonKinesis",
+    "AWSDataTransfer",
+    "AmazonSNS",
+    "AmazonSQS",
+    "AmazonEFS",
+    "AmazonRedshift",
+    "AWSBackup",
+    "AmazonBedrock",
 ]
 START, END = "2026-03-01", "2026-08-31"  # the filter; the export spans the whole year
 
@@ -58,29 +75,34 @@ def generate(path: Path, rows: int, chunk: int = 1_000_000) -> None:
         values = np.empty(2 * n, dtype=object)
         values[0::2], values[1::2] = project, team
         tags = pa.MapArray.from_arrays(
-            pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), pa.array(keys, pa.string()), pa.array(values, pa.string())
+            pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)),
+            pa.array(keys, pa.string()),
+            pa.array(values, pa.string()),
         )
-        table = pa.table({
-            "identity_line_item_id": pa.array([f"li-{offset + i}" for i in range(n)]),
-            "bill_invoice_id": pa.array(np.full(n, "INV-2026"), pa.string()),
-            "bill_payer_account_id": pa.array(np.full(n, "123456789012"), pa.string()),
-            "line_item_usage_account_id": pa.array(np.full(n, "210987654321"), pa.string()),
-            "line_item_line_item_type": pa.array(np.where(cost < 0, "Credit", "Usage"), pa.string()),
-            "line_item_usage_start_date": pa.array(start, pa.timestamp("ms", tz="UTC")),
-            "line_item_usage_end_date": pa.array(start + np.timedelta64(1, "h"), pa.timestamp("ms", tz="UTC")),
-            "line_item_product_code": pa.array(np.array(SERVICES)[rng.integers(0, len(SERVICES), n)], pa.string()),
-            "line_item_usage_type": pa.array(np.full(n, "USE1-BoxUsage:ml.m5.xlarge"), pa.string()),
-            "line_item_operation": pa.array(np.full(n, "RunInstances"), pa.string()),
-            "line_item_resource_id": pa.array([f"arn:aws:sagemaker:us-east-1:210987654321:training-job/job-{i % 5000}"
-                                               for i in range(n)]),
-            "line_item_usage_amount": pa.array(rng.random(n)),
-            "line_item_unblended_rate": pa.array(rng.random(n)),
-            "line_item_unblended_cost": pa.array(cost),
-            "line_item_blended_cost": pa.array(cost),
-            "line_item_currency_code": pa.array(np.full(n, "USD"), pa.string()),
-            "product_region_code": pa.array(np.full(n, "us-east-1"), pa.string()),
-            "resource_tags": tags,
-        })
+        table = pa.table(
+            {
+                "identity_line_item_id": pa.array([f"li-{offset + i}" for i in range(n)]),
+                "bill_invoice_id": pa.array(np.full(n, "INV-2026"), pa.string()),
+                "bill_payer_account_id": pa.array(np.full(n, "123456789012"), pa.string()),
+                "line_item_usage_account_id": pa.array(np.full(n, "210987654321"), pa.string()),
+                "line_item_line_item_type": pa.array(np.where(cost < 0, "Credit", "Usage"), pa.string()),
+                "line_item_usage_start_date": pa.array(start, pa.timestamp("ms", tz="UTC")),
+                "line_item_usage_end_date": pa.array(start + np.timedelta64(1, "h"), pa.timestamp("ms", tz="UTC")),
+                "line_item_product_code": pa.array(np.array(SERVICES)[rng.integers(0, len(SERVICES), n)], pa.string()),
+                "line_item_usage_type": pa.array(np.full(n, "USE1-BoxUsage:ml.m5.xlarge"), pa.string()),
+                "line_item_operation": pa.array(np.full(n, "RunInstances"), pa.string()),
+                "line_item_resource_id": pa.array(
+                    [f"arn:aws:sagemaker:us-east-1:210987654321:training-job/job-{i % 5000}" for i in range(n)]
+                ),
+                "line_item_usage_amount": pa.array(rng.random(n)),
+                "line_item_unblended_rate": pa.array(rng.random(n)),
+                "line_item_unblended_cost": pa.array(cost),
+                "line_item_blended_cost": pa.array(cost),
+                "line_item_currency_code": pa.array(np.full(n, "USD"), pa.string()),
+                "product_region_code": pa.array(np.full(n, "us-east-1"), pa.string()),
+                "resource_tags": tags,
+            }
+        )
         if writer is None:
             writer = pq.ParquetWriter(path, table.schema)
         writer.write_table(table, row_group_size=256_000)
@@ -94,8 +116,9 @@ def run_ours(path: str) -> dict[str, str]:
     from cost.billing import BillingFileSource
     from cost.table import SpendFilter
 
-    spend = SpendFilter(tags=(("project", "churn"),), start=date.fromisoformat(START), end=date.fromisoformat(END),
-                        granularity="daily")
+    spend = SpendFilter(
+        tags=(("project", "churn"),), start=date.fromisoformat(START), end=date.fromisoformat(END), granularity="daily"
+    )
     table = BillingFileSource(Path(path)).fetch(spend)
     return {f"{r.service}|{r.period_start}": str(r.amount) for r in table.rows}
 
@@ -106,8 +129,10 @@ def run_pandas(path: str) -> dict[str, str]:
     frame = pd.read_parquet(path)
     project = frame["resource_tags"].map(lambda tags: dict(tags).get("user_project"))
     start = frame["line_item_usage_start_date"]
-    keep = (project == "churn") & (start >= pd.Timestamp(START, tz="UTC")) & (
-        start < pd.Timestamp(END, tz="UTC") + pd.Timedelta(days=1)
+    keep = (
+        (project == "churn")
+        & (start >= pd.Timestamp(START, tz="UTC"))
+        & (start < pd.Timestamp(END, tz="UTC") + pd.Timedelta(days=1))
     )
     chosen = frame.loc[keep]
     sums = chosen.groupby([chosen["line_item_product_code"], chosen["line_item_usage_start_date"].dt.date])[
@@ -154,7 +179,8 @@ def main() -> None:
         theirs = json.loads((folder / "pandas.json").read_text())
     cent = Decimal("0.01")
     mismatched = [
-        key for key in set(ours) | set(theirs)
+        key
+        for key in set(ours) | set(theirs)
         if Decimal(ours.get(key, "0")).quantize(cent, ROUND_HALF_UP)
         != Decimal(theirs.get(key, "0")).quantize(cent, ROUND_HALF_UP)
     ]
@@ -164,10 +190,14 @@ def main() -> None:
     print("each side in its own process, wall time including its imports:")
     print(f"this project (DuckDB, exact decimals): {ours_time:7.2f} s, peak {ours_rss / 1e6:8.0f} MB")
     print(f"plain pandas (read_parquet + filter):  {pandas_time:7.2f} s, peak {pandas_rss / 1e6:8.0f} MB")
-    print(f"speed-up: {pandas_time / ours_time:.1f}x (goal >= 5x); memory: {ours_rss / pandas_rss:.3f} of pandas' "
-          f"(goal <= 0.25)")
-    print(f"totals: {total_ours.quantize(cent)} vs {total_theirs.quantize(cent)} USD; groups differing at the cent: "
-          f"{len(mismatched)} of {len(set(ours) | set(theirs))}")
+    print(
+        f"speed-up: {pandas_time / ours_time:.1f}x (goal >= 5x); memory: {ours_rss / pandas_rss:.3f} of pandas' "
+        f"(goal <= 0.25)"
+    )
+    print(
+        f"totals: {total_ours.quantize(cent)} vs {total_theirs.quantize(cent)} USD; groups differing at the cent: "
+        f"{len(mismatched)} of {len(set(ours) | set(theirs))}"
+    )
     if mismatched:
         raise SystemExit(f"totals disagree for {sorted(mismatched)[:5]}")
 

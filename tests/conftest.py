@@ -15,6 +15,9 @@ from click.testing import CliRunner, Result
 
 from tracker.cli import cli
 
+# PostgreSQL databases and the MLflow tracking server, for the scale-out tests.
+pytest_plugins = ["tests.scale_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

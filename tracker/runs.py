@@ -100,6 +100,8 @@ class RunStore:
     @classmethod
     def open(cls, tracking_uri: str) -> RunStore:
         try:
+            if tracking_uri.startswith("sqlite:///"):
+                return cls(_initialise_sqlite_once(tracking_uri))
             return cls(MlflowClient(tracking_uri=tracking_uri))
         except MlflowException as exc:
             raise TrackerError(f"cannot open the MLflow store {tracking_uri}: {exc.message}") from exc
@@ -492,8 +494,13 @@ def _serve_writer() -> None:
     os.nice(5)
     if sys.argv[1].startswith("sqlite:"):
         _write_ahead_log()
-    store = RunStore(MlflowClient(tracking_uri=sys.argv[1]))
-    incoming, outgoing = sys.stdin.buffer, sys.stdout.buffer
+    # Replies go out on the original stdout; anything MLflow prints (run links for a
+    # tracking server) goes to stderr instead of corrupting them.
+    outgoing = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    store = RunStore.open(sys.argv[1])
+    incoming = sys.stdin.buffer
     open_runs: dict[int, str] = {}
     error: str | None = None
     while True:
@@ -551,6 +558,28 @@ def _own_types(model: Any) -> list[str] | None:
     except ImportError:
         return None
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(model))) or None
+
+
+def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
+    """Create a new SQLite store's tables in one process at a time.
+
+    MLflow migrates a new database on first use; two sweeps started together on a new
+    file would both run the migration and one would fail. A file lock beside the
+    database makes the second wait, then find the tables made.
+    """
+    import fcntl
+    from pathlib import Path
+
+    path = Path(tracking_uri.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            client = MlflowClient(tracking_uri=tracking_uri)
+            client.search_experiments(max_results=1)
+            return client
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _trial_run(run: Run) -> TrialRun:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,12 +57,15 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     else:
         engine_kwargs["pool_pre_ping"] = True
     try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-        )
+        with warnings.catch_warnings():
+            # Heartbeats have been "experimental" since Optuna 2.9; the warning says nothing to act on.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+            )
     except ImportError as exc:
         raise ConfigError(
             f"storage: the driver for {url.split(':', 1)[0]} is not installed ({exc.name}); "
@@ -76,6 +80,11 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+def storage_locks(url: str) -> bool:
+    """Whether :func:`storage_lock` really locks for this storage."""
+    return sqlite_path(url) is not None or url.startswith("postgresql")
 
 
 @contextlib.contextmanager

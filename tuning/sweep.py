@@ -38,7 +38,7 @@ from tracker.money import estimated_cost
 from tracker.runs import RunStore, TrialRecorder, TrialRun, status_for_state
 from tuning.objective import BuiltinObjective, FunctionObjective, build_objective
 from tuning.space import grid_of, grid_size
-from tuning.storage import HEARTBEAT_SECONDS, open_storage, storage_lock
+from tuning.storage import HEARTBEAT_SECONDS, open_storage, storage_lock, storage_locks
 from tuning.strategy import make_pruner, make_sampler
 
 __all__ = ["BestTrial", "SweepEvent", "SweepSummary", "run_sweep", "trial_cost"]
@@ -167,11 +167,13 @@ class _Sweep:
         self.grid_size = grid_size(grid) if grid else None
         self.target = min(settings.limits.max_trials, self.grid_size or settings.limits.max_trials)
         pruner = make_pruner(settings.strategy, settings.early_stopping, multi_objective=self.multi_objective)
-        self.storage = open_storage(settings.storage)
+        self.locked = storage_locks(settings.storage)
         self.experiment_id = self.runs.ensure_experiment(settings.experiment)
         study_name = settings.study_name
         directions = [self.direction, "minimize"] if self.multi_objective else [self.direction]
         with storage_lock(settings.storage, study_name):
+            # Inside the lock: the first worker on a new database creates Optuna's tables alone.
+            self.storage = open_storage(settings.storage)
             try:
                 self.study = optuna.create_study(
                     study_name=study_name,
@@ -329,7 +331,7 @@ class _Sweep:
         for run in self.runs.trial_runs(self.experiment_id, self.parent_run_id):
             runs.setdefault(run.number, run)
         for trial in self.trials():
-            if trial.state in (TrialState.RUNNING, TrialState.WAITING):
+            if trial.state in (TrialState.RUNNING, TrialState.WAITING) or trial.user_attrs.get("surplus"):
                 continue
             run = runs.get(trial.number)
             if run is not None and run.status != "RUNNING":
@@ -402,6 +404,8 @@ class _Sweep:
                 if finished + running < self.target:
                     trial = self.study.ask()
                     trial.set_user_attr("worker", _worker_id())
+            if trial is not None and not self.locked and self._surplus(trial):
+                trial = None
             if trial is None:
                 # Others are running the last trials; wait in case one of them fails.
                 time.sleep(_POLL_SECONDS)
@@ -426,6 +430,21 @@ class _Sweep:
                     worker=self.worker_index,
                 )
             )
+
+    def _surplus(self, trial: optuna.Trial) -> bool:
+        """Without a lock (gRPC proxy, MySQL), two workers may both have asked for the last trial.
+
+        The one whose trial comes after ``target`` finished-or-running trials gives it back as a
+        failed trial marked ``surplus``, before any training or MLflow run, so the total stays exact.
+        """
+        ahead = sum(
+            t.number < trial.number and t.state in (*FINISHED_STATES, TrialState.RUNNING) for t in self.trials()
+        )
+        if ahead < self.target:
+            return False
+        trial.set_user_attr("surplus", True)
+        self.study.tell(trial, state=TrialState.FAIL)
+        return True
 
     def run_trial(self, trial: optuna.Trial) -> TrialState:
         start = time.time()
@@ -492,7 +511,8 @@ class _Sweep:
         trials = self.trials()
         counts = {state.name: 0 for state in TrialState}
         for t in trials:
-            counts[t.state.name] += 1
+            if not t.user_attrs.get("surplus"):
+                counts[t.state.name] += 1
         best = self._best(trials)
         pareto: tuple[int, ...] = ()
         if self.multi_objective:

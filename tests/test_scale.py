@@ -1,0 +1,216 @@
+"""Many workers, one study: PostgreSQL storage, a real MLflow tracking server, kills and late joiners."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import free_port, tracker_command
+from tests.scale_fixtures import stop_group, wait_http
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+OBJECTIVE = """
+import os, time
+from pathlib import Path
+
+def objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    Path(f"started-{trial.number}").touch()
+    hang = os.environ.get("HANG_TRIAL")
+    if hang is not None and trial.number == int(hang):
+        time.sleep(300)
+    time.sleep(float(os.environ.get("TRIAL_SECONDS", "0.3")))
+    return x
+"""
+
+
+def _config(folder: Path, experiment: str) -> Path:
+    (folder / "scaleobjective.py").write_text(OBJECTIVE)
+    path = folder / "scale.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "experiment": experiment,
+                "objective": {"function": "scaleobjective:objective", "metric": "x", "direction": "maximize"},
+                "strategy": "random",
+            }
+        )
+    )
+    return path
+
+
+def _start(folder: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        tracker_command("sweep", "--quiet", *args),
+        cwd=folder,
+        text=True,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **env},
+    )
+
+
+def _finish(processes: list[subprocess.Popen[str]], timeout: float = 240) -> list[str]:
+    outputs = []
+    for process in processes:
+        out, _ = process.communicate(timeout=timeout)
+        assert process.returncode == 0, out
+        outputs.append(out)
+    return outputs
+
+
+def _check_record(storage: str, tracking: str, experiment: str, total: int) -> optuna.Study:
+    study = optuna.load_study(study_name=experiment, storage=storage)
+    states = [t.state for t in study.trials if not t.user_attrs.get("surplus")]
+    finished = sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for s in states)
+    assert finished == total, f"{finished} finished trials, wanted exactly {total}"
+    client = MlflowClient(tracking)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("tracker.role") == "sweep"]
+    assert len(parents) == 1, f"{len(parents)} parent runs"
+    trials = [r for r in runs if r.data.tags.get("tracker.role") == "trial"]
+    numbers = [int(r.data.tags["tracker.trial_number"]) for r in trials]
+    assert len(numbers) == len(set(numbers)), "a trial has two runs"
+    real = {t.number for t in study.trials if not t.user_attrs.get("surplus")}
+    assert set(numbers) == real, "a trial has no run, or a run has no trial"
+    assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in trials)
+    assert all(r.info.status != "RUNNING" for r in runs)
+    return study
+
+
+def test_jobs_2_on_postgres_and_a_tracking_server(tmp_path: Path, pg_storage: str, mlflow_server: str) -> None:
+    config = _config(tmp_path, "jobs-two")
+    _finish(
+        [
+            _start(
+                tmp_path,
+                "--config",
+                str(config),
+                "--storage",
+                pg_storage,
+                "--tracking-uri",
+                mlflow_server,
+                "--jobs",
+                "2",
+                "--trials",
+                "8",
+            )
+        ]
+    )
+    study = _check_record(pg_storage, mlflow_server, "jobs-two", 8)
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert len(workers) == 2
+
+
+def test_four_workers_started_at_once_share_one_parent_and_an_exact_total(
+    tmp_path: Path, pg_storage: str, mlflow_server: str
+) -> None:
+    config = _config(tmp_path, "four")
+    args = ["--config", str(config), "--storage", pg_storage, "--tracking-uri", mlflow_server, "--trials", "10"]
+    _finish([_start(tmp_path, *args) for _ in range(4)])
+    study = _check_record(pg_storage, mlflow_server, "four", 10)
+    assert len({t.user_attrs["worker"] for t in study.trials}) >= 2
+
+
+def test_a_killed_worker_loses_only_its_trial_and_a_late_worker_joins(
+    tmp_path: Path, pg_storage: str, mlflow_server: str
+) -> None:
+    config = _config(tmp_path, "kill")
+    args = ["--config", str(config), "--storage", pg_storage, "--tracking-uri", mlflow_server, "--trials", "10"]
+    doomed = _start(tmp_path, *args, HANG_TRIAL="0")
+    deadline = time.monotonic() + 90
+    while not (tmp_path / "started-0").exists():
+        assert time.monotonic() < deadline, "trial 0 never started"
+        time.sleep(0.1)
+    survivor = _start(tmp_path, *args, TRIAL_SECONDS="1.5")
+    time.sleep(2)
+    os.kill(doomed.pid, signal.SIGKILL)  # the worker dies mid-trial
+    doomed.wait(timeout=30)
+    time.sleep(2)
+    late = _start(tmp_path, *args, TRIAL_SECONDS="1.5")  # joins the running study
+    _finish([survivor, late])
+    study = _check_record(pg_storage, mlflow_server, "kill", 10)
+    assert study.trials[0].state == optuna.trial.TrialState.FAIL
+    client = MlflowClient(mlflow_server)
+    exp = client.get_experiment_by_name("kill")
+    [run0] = client.search_runs([exp.experiment_id], filter_string="tags.`tracker.trial_number` = '0'")
+    assert run0.info.status == "FAILED"
+    late_workers = {t.user_attrs["worker"].rsplit(":", 1)[1] for t in study.trials}
+    assert str(late.pid) in late_workers, "the late worker ran trials"
+
+
+def test_grpc_proxy_workers_reach_an_exact_total(tmp_path: Path, pg_storage: str) -> None:
+    port = free_port()
+    proxy = subprocess.Popen(
+        tracker_command("grpc-proxy", "--storage", pg_storage, "--port", str(port)),
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert "Optuna gRPC storage proxy on 127.0.0.1:" in proxy.stdout.readline()
+        config = _config(tmp_path, "grpc")
+        tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        args = [
+            "--config",
+            str(config),
+            "--storage",
+            f"grpc://127.0.0.1:{port}",
+            "--tracking-uri",
+            tracking,
+            "--trials",
+            "6",
+        ]
+        _finish([_start(tmp_path, *args) for _ in range(2)])
+    finally:
+        stop_group(proxy)
+    _check_record(pg_storage, tracking, "grpc", 6)
+
+
+def test_optuna_dashboard_shows_the_study(tmp_path: Path, pg_storage: str) -> None:
+    config = _config(tmp_path, "dashboard")
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _finish(
+        [
+            _start(
+                tmp_path, "--config", str(config), "--storage", pg_storage, "--tracking-uri", tracking, "--trials", "2"
+            )
+        ]
+    )
+    port = free_port()
+    dashboard = subprocess.Popen(
+        [
+            str(Path(os.sys.executable).with_name("optuna-dashboard")),
+            pg_storage,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        address = f"http://127.0.0.1:{port}/api/studies"
+        wait_http(address, dashboard, timeout=60)
+        import urllib.request
+
+        with urllib.request.urlopen(address, timeout=10) as response:
+            body = response.read().decode()
+        assert '"study_name": "dashboard"' in body or '"study_name":"dashboard"' in body
+    finally:
+        stop_group(dashboard)
