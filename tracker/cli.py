@@ -83,6 +83,10 @@ def common(func: F) -> F:
 @click.version_option(package_name="tracker-roi", prog_name="tracker")
 def cli() -> None:
     """Optuna sweeps tracked in MLflow, joined with what the project spent, as ROI reports."""
+    import os
+
+    # MLflow draws a progress bar for every artifact download; the commands print their own lines.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _settings(config_file: Path | None, overrides: dict[str, Any]) -> Settings:
@@ -433,6 +437,118 @@ def _print_spend(table: Any, attribution: Any) -> None:
             f"Attributed {attribution.total} USD to {len(attribution.parts)} trial runs of "
             f"{attribution.experiment!r} as cost_usd_billed"
         )
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@common
+@click.option("--experiment", help="Experiment whose latest sweep is reported (default: from the config).")
+@click.option("--run", "run_id", help="Report this run (a trial run, or a sweep's parent run) instead.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("report.pdf"),
+    show_default=True,
+    help="The PDF.",
+)
+@click.option(
+    "--html",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML twin.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("roi.json"),
+    show_default=True,
+    help="Every figure, money as decimal strings.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["explorer", "billing-file", "estimate"]),
+    help="Where the spend comes from (default: cost.source in the config, or estimate).",
+)
+@click.option("--file", "file", type=click.Path(path_type=Path), help="Billing export, for --source billing-file.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day of the spend, YYYY-MM-DD.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the spend, inclusive.")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Cost-allocation tag of the spend; repeatable.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--tracking-uri", help="MLflow tracking URI.")
+@click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache.")
+@click.option("--skip-tag-check", is_flag=True, help="Do not check that the tag is an active cost-allocation tag.")
+def report(config_file: Path | None, run_id: str | None, paper: str, **flags: Any) -> None:
+    """Build the ROI report of the latest sweep's best model: a PDF, its HTML twin and a JSON of the figures.
+
+    The files are also logged on the sweep's parent run under reports/, with the headline
+    figures (roi, net_benefit, monthly_benefit, development_cost, payback_months) as
+    metrics, so the MLflow UI compares ROI across sweeps.
+    """
+    from reports.build import build_report
+    from reports.render import render_html, render_pdf, write_atomic
+    from tracker.runs import RunStore
+
+    overrides: dict[str, Any] = {
+        "experiment": flags["experiment"],
+        "tracking_uri": flags["tracking_uri"],
+        "cost.source": flags["source"],
+        "cost.file": str(flags["file"]) if flags["file"] else None,
+        "cost.start": flags["start"].date().isoformat() if flags["start"] else None,
+        "cost.end": flags["end"].date().isoformat() if flags["end"] else None,
+    }
+    tags = _parse_tags(flags["tags"])
+    if tags:
+        overrides["tags"] = tags
+    settings = _settings(config_file, overrides)
+    store = RunStore.open(settings.tracking_uri)
+    built = build_report(
+        settings, run_id=run_id, store=store, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"]
+    )
+    html = render_html(built, paper=paper)
+    pdf = render_pdf(html, built, on_refused=lambda url: click.echo(f"note: not loaded: {url}", err=True))
+    written = []
+    for path, data in (
+        (flags["json_path"], json.dumps(built.data, indent=2).encode()),
+        (flags["html"], html.encode()),
+        (flags["out"], pdf),
+    ):
+        write_atomic(path, data)
+        written.append(str(path))
+    h = built.headline
+    if built.parent_run_id:
+        numbers = {
+            "roi": h["roi"],
+            "net_benefit": h["net_benefit"],
+            "monthly_benefit": h["monthly_benefit"],
+            "development_cost": h["development_cost"],
+            "payback_months": h["payback_months"],
+        }
+        store.log_report(built.parent_run_id, written, {k: float(v) for k, v in numbers.items() if v is not None})
+    currency = h["currency"]
+    click.echo(f"{h['recommendation']}: {h['reason']}")
+    if h["roi"] is not None:
+        click.echo(f"  ROI: {h['roi_percent']}% (10-90%: {h['roi_p10_percent']}% to {h['roi_p90_percent']}%)")
+    else:
+        click.echo(f"  ROI: {h['roi_note']}")
+    click.echo(
+        f"  net benefit: {h['net_benefit']} {currency} over {built.data['value_model']['horizon_months']} months"
+    )
+    click.echo(f"  monthly benefit: {h['monthly_benefit']} {currency}")
+    if h["development_cost"] is None:
+        click.echo("  development cost: none recorded")
+    else:
+        kind = "estimated" if h["development_cost_estimated"] else "billed"
+        click.echo(f"  development cost: {h['development_cost']} {currency} ({kind})")
+    click.echo(
+        f"  payback: {h['payback_months'] + ' months' if h['payback_months'] is not None else h['payback_note']}"
+    )
+    click.echo(
+        f"Wrote {', '.join(written)}" + (f"; logged on run {built.parent_run_id}" if built.parent_run_id else "")
+    )
 
 
 # -- grpc-proxy -------------------------------------------------------------------------------------

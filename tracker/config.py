@@ -174,6 +174,9 @@ class RoiConfig(_Section):
     value_per_unit_error: Decimal | None = None
     baseline: Literal["no_model"] | dict[Literal["run", "model"], str] = "no_model"
     running_cost_per_month: Decimal = Field(Decimal(0), ge=0)
+    # How the report names the positive class in plain words ("customers who leave").
+    positive_name: str = "positive cases"
+    bootstrap_replicates: int = Field(1000, ge=50, le=100_000)
 
     @field_validator("baseline")
     @classmethod

@@ -254,6 +254,13 @@ class RunStore:
         for run_id, value in values.items():
             self.client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0)])
 
+    def log_report(self, run_id: str, files: Sequence[str], metrics: Mapping[str, float]) -> None:
+        """The report's files under ``reports/`` and its headline figures as metrics on the sweep's run."""
+        for path in files:
+            self.client.log_artifact(run_id, path, artifact_path="reports")
+        now = _ms(time.time())
+        self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in _finite(metrics).items()])
+
     # -- reading ---------------------------------------------------------------------------
 
     def sweep_runs(self, experiment_id: str) -> list[Run]:

@@ -571,6 +571,10 @@ class _Sweep:
                 if not drift <= 1e-9:
                     notes.append(f"refit of trial {best.number} gave {self.metric_key} off by {drift:.3g}")
                 self.runs.log_predictions(best.run_id, refit.predictions)
+                if self.objective.task == "regression":
+                    # The no-model baseline of a regression report predicts the training mean.
+                    mean = float(self.objective.split.y_train.mean())
+                    self.runs.client.set_tag(best.run_id, "tracker.train_mean", repr(mean))
                 champion = self.runs.register_champion(
                     best.run_id,
                     refit.model,

@@ -1,0 +1,600 @@
+"""Gathering a report: the best run, its predictions, the spend, the ROI model, the tuning history.
+
+Everything is read here; ``reports.roi`` computes; ``reports.render`` draws. The result is
+one JSON-ready mapping holding every figure the report shows, money as decimal strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from reports import roi as model
+from tracker.errors import ConfigError, TrackerError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cost.table import SpendTable
+    from tracker.config import Settings
+    from tracker.runs import RunStore, TrialRun
+
+__all__ = ["Report", "build_report"]
+
+RATIO = Decimal("0.0001")
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(model.cents(value))
+
+
+def ratio(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(RATIO))
+
+
+def percent(value: Decimal | None) -> str | None:
+    return None if value is None else str(model.cents(value * 100))
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every figure of the report (``data``, JSON-ready) and its charts as SVG."""
+
+    data: dict[str, Any]
+    charts: dict[str, str]
+    parent_run_id: str | None
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        return dict(self.data["headline"])
+
+
+def build_report(
+    settings: Settings,
+    *,
+    run_id: str | None = None,
+    store: RunStore | None = None,
+    spend: SpendTable | None = None,
+    refresh: bool = False,
+    check_tags: bool = True,
+    now: datetime | None = None,
+) -> Report:
+    from tracker.runs import RunStore
+
+    store = store or RunStore.open(settings.tracking_uri)
+    parent, best_id, experiment_id = _resolve_runs(store, settings, run_id)
+    trials = store.trial_runs(experiment_id, parent.info.run_id) if parent is not None else []
+    tags = dict(parent.data.tags) if parent is not None else {}
+    best = store.get_run(best_id)
+    metric_key = tags.get("tracker.metric") or _guess_metric(best.data.metrics)
+    direction = tags.get("tracker.direction", "maximize")
+    if metric_key not in best.data.metrics:
+        raise TrackerError(
+            f"the objective metric {metric_key} is missing from run {best_id}; was the sweep interrupted?"
+        )
+    test = store.load_predictions(best_id, "test")
+    val = store.load_predictions(best_id, "val")
+    if test is None or val is None:
+        raise TrackerError(
+            f"run {best_id} has no predictions/test.parquet and predictions/val.parquet; the report needs the "
+            "champion of a built-in trainer (a function objective logs no predictions)"
+        )
+    if spend is None:
+        from cost.service import fetch_spend
+
+        spend = fetch_spend(settings, refresh=refresh, check_tags=check_tags)
+    roi_config = settings.roi
+    spend_currency = spend.currency
+    if spend.rows and spend_currency != roi_config.currency:
+        raise UsageError(
+            f"roi.currency is {roi_config.currency} but the spend is in {spend_currency}; "
+            "set roi.currency to match, or choose the spend with --currency"
+        )
+    development = spend.total if spend.rows else None
+    binary = "y_score" in test.columns
+    task = "classification" if binary else tags.get("tracker.task", "regression")
+    if task == "classification" and not binary:
+        raise UsageError("the value model needs a binary classifier or a regression; this model has more classes")
+    inputs = _inputs(settings, development, task)
+    if task == "classification":
+        analysis = _classify(test, val, inputs, store, settings)
+    else:
+        analysis = _regress(test, best, inputs, store, settings)
+    result: model.RoiResult = analysis.pop("_result")
+    uncertainty: model.Uncertainty = analysis.pop("_uncertainty")
+    figure, sensitivities = analysis.pop("_sensitivity")
+    decision, reason = model.recommend(result, uncertainty)
+    generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
+
+    headline = {
+        "currency": inputs.currency,
+        "roi": ratio(result.roi),
+        "roi_percent": percent(result.roi),
+        "roi_p10_percent": percent(uncertainty.roi_p10),
+        "roi_p90_percent": percent(uncertainty.roi_p90),
+        "roi_note": result.roi_undefined_reason,
+        "net_benefit": money(result.net_benefit),
+        "net_benefit_p10": money(uncertainty.net_p10),
+        "net_benefit_p90": money(uncertainty.net_p90),
+        "monthly_benefit": money(result.monthly_benefit),
+        "development_cost": money(result.development_cost),
+        "development_cost_estimated": spend.estimated,
+        "payback_months": ratio(result.payback_months).rstrip("0").rstrip(".")
+        if result.payback_months is not None
+        else None,
+        "payback_note": result.payback_reason,
+        "probability_positive": percent(uncertainty.probability_roi_positive),
+        "recommendation": decision,
+        "reason": reason,
+    }
+    if headline["payback_months"] is not None:
+        headline["payback_months"] = str(result.payback_months.quantize(Decimal("0.01")))
+    trials_section, charts = _tuning(trials, metric_key, direction, settings, tags)
+    from reports.charts import tornado_chart
+
+    charts["tornado"] = tornado_chart(
+        [(s.assumption, s.low, s.high) for s in sensitivities],
+        result.roi if figure == "roi" else result.net_benefit,
+        xlabel="ROI" if figure == "roi" else f"net benefit ({inputs.currency})",
+    )
+    data: dict[str, Any] = {
+        "schema": "tracker.roi-report/1",
+        "headline": headline,
+        "quality_in_words": analysis.pop("words"),
+        "value_model": {
+            "task": task,
+            "currency": inputs.currency,
+            "horizon_months": inputs.horizon_months,
+            "predictions_per_month": str(inputs.predictions_per_month),
+            "running_cost_per_month": money(inputs.running_cost_per_month),
+            "baseline": _baseline_name(settings),
+            **analysis.pop("values"),
+            "value_per_prediction_model": money(result.value_per_prediction_model),
+            "value_per_prediction_baseline": money(result.value_per_prediction_baseline),
+            "uplift_per_prediction": money(result.uplift_per_prediction),
+            "monthly_benefit": money(result.monthly_benefit),
+            "gross_benefit": money(result.gross_benefit),
+            "development_cost": money(result.development_cost),
+            "running_cost": money(result.running_cost),
+            "total_cost": money(result.total_cost),
+            "net_benefit": money(result.net_benefit),
+            "roi": ratio(result.roi),
+            "roi_note": result.roi_undefined_reason,
+            "payback_months": ratio(result.payback_months),
+            "payback_note": result.payback_reason,
+            "break_even_predictions_per_month": ratio(result.break_even_predictions_per_month),
+            "break_even_note": result.break_even_reason,
+        },
+        **analysis,
+        "uncertainty": {
+            "method": "seeded bootstrap over the test predictions",
+            "replicates": uncertainty.replicates,
+            "seed": uncertainty.seed,
+            "roi_p10": ratio(uncertainty.roi_p10),
+            "roi_p50": ratio(uncertainty.roi_p50),
+            "roi_p90": ratio(uncertainty.roi_p90),
+            "net_benefit_p10": money(uncertainty.net_p10),
+            "net_benefit_p50": money(uncertainty.net_p50),
+            "net_benefit_p90": money(uncertainty.net_p90),
+            "probability_net_benefit_positive": ratio(uncertainty.probability_roi_positive),
+        },
+        "sensitivity": {
+            "figure": figure,
+            "swing": "20%",
+            "rows": [
+                {
+                    "assumption": s.assumption,
+                    "low": ratio(s.low) if figure == "roi" else money(s.low),
+                    "high": ratio(s.high) if figure == "roi" else money(s.high),
+                }
+                for s in sensitivities
+            ],
+        },
+        "tuning": trials_section,
+        "spend": _spend_section(spend, settings),
+        "provenance": _provenance(settings, store, experiment_id, parent, best_id, generated),
+    }
+    return Report(data, charts, parent.info.run_id if parent is not None else None)
+
+
+# -- the runs ------------------------------------------------------------------------------------
+
+
+def _resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tuple[Any, str, str]:
+    if run_id is not None:
+        run = store.get_run(run_id)
+        experiment_id = run.info.experiment_id
+        if run.data.tags.get("tracker.role") == "sweep":
+            return run, _best_of(store, run, experiment_id), experiment_id
+        parent_id = run.data.tags.get("mlflow.parentRunId")
+        parent = store.get_run(parent_id) if parent_id else None
+        return parent, run_id, experiment_id
+    experiment_id = store.experiment_id(settings.experiment)
+    parent = store.latest_sweep_run(experiment_id)
+    return parent, _best_of(store, parent, experiment_id), experiment_id
+
+
+def _best_of(store: RunStore, parent: Any, experiment_id: str) -> str:
+    best = parent.data.tags.get("tracker.best_run_id")
+    if best:
+        return str(best)
+    metric = parent.data.tags.get("tracker.metric")
+    done = [t for t in store.trial_runs(experiment_id, parent.info.run_id) if t.state == "COMPLETE"]
+    if not done or metric is None:
+        raise UsageError(
+            f"the sweep {parent.info.run_name!r} has no finished runs; run `tracker sweep` until a trial completes"
+        )
+    sign = -1 if parent.data.tags.get("tracker.direction") == "minimize" else 1
+    return max(done, key=lambda t: sign * t.metrics.get(metric, float("-inf") * sign)).run_id
+
+
+def _guess_metric(metrics: dict[str, float]) -> str:
+    for key in ("val_f1", "val_roc_auc", "val_rmse"):
+        if key in metrics:
+            return key
+    raise TrackerError("the run records no objective metric (val_<metric>); was it made by `tracker sweep`?")
+
+
+def _inputs(settings: Settings, development: Decimal | None, task: str) -> model.RoiInputs:
+    r = settings.roi
+    values = r.value_per_outcome
+    if task == "classification" and values is None:
+        raise ConfigError(
+            "roi.value_per_outcome: required for a classifier; give true_positive, false_positive, "
+            "false_negative and true_negative (money per prediction)"
+        )
+    if task == "regression" and r.value_per_unit_error is None:
+        raise ConfigError("roi.value_per_unit_error: required for a regression model (money per unit of error)")
+    return model.RoiInputs(
+        currency=r.currency,
+        horizon_months=r.horizon_months,
+        predictions_per_month=r.predictions_per_month,
+        running_cost_per_month=r.running_cost_per_month,
+        development_cost=development,
+        value_tp=values.true_positive if values else Decimal(0),
+        value_fp=values.false_positive if values else Decimal(0),
+        value_fn=values.false_negative if values else Decimal(0),
+        value_tn=values.true_negative if values else Decimal(0),
+        value_per_unit_error=r.value_per_unit_error or Decimal(0),
+    )
+
+
+def _baseline_name(settings: Settings) -> str:
+    baseline = settings.roi.baseline
+    if baseline == "no_model":
+        return "no model"
+    kind, value = next(iter(baseline.items()))
+    return f"{kind} {value}"
+
+
+def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFrame) -> pd.DataFrame | None:
+    """The baseline's test predictions, or None for ``no_model``."""
+    baseline = settings.roi.baseline
+    if baseline == "no_model":
+        return None
+    kind, value = next(iter(baseline.items()))
+    if kind == "model":
+        name, _, alias = value.partition("@")
+        run_id = store.champion_run_id(name, alias or "champion")
+        if run_id is None:
+            raise UsageError(f"roi.baseline: no registered model {value!r} (NAME@alias) in {store.tracking_uri}")
+    else:
+        run_id = value
+        store.get_run(run_id)
+    frame = store.load_predictions(run_id, "test")
+    if frame is None:
+        raise UsageError(f"roi.baseline: run {run_id} has no predictions/test.parquet")
+    if len(frame) != len(test) or not (frame["y_true"].to_numpy() == test["y_true"].to_numpy()).all():
+        raise UsageError(f"roi.baseline: run {run_id} was tested on other data; compare models on the same split")
+    return frame
+
+
+# -- the value model ------------------------------------------------------------------------------
+
+
+def _classify(
+    test: pd.DataFrame, val: pd.DataFrame, inputs: model.RoiInputs, store: RunStore, settings: Settings
+) -> dict[str, Any]:
+    from tracker.metrics import classification_metrics
+
+    y_true = [int(v) for v in test["y_true"]]
+    scores = [float(v) for v in test["y_score"]]
+    threshold = model.best_threshold([int(v) for v in val["y_true"]], [float(v) for v in val["y_score"]], inputs)
+    outcomes = model.outcomes_of(y_true, scores, threshold)
+    at_half = model.count_outcomes(model.outcomes_of(y_true, scores, 0.5))
+    baseline_frame = _baseline_predictions(store, settings, test)
+    if baseline_frame is None:
+        base_outcomes = ["fn" if y == 1 else "tn" for y in y_true]
+        base_pred = [0] * len(y_true)
+    else:
+        base_pred = [int(v) for v in baseline_frame["y_pred"]]
+        base_outcomes = [
+            ("tp" if p else "fn") if y == 1 else ("fp" if p else "tn") for y, p in zip(y_true, base_pred, strict=True)
+        ]
+    counts = model.count_outcomes(outcomes)
+    base = model.count_outcomes(base_outcomes)
+
+    def evaluate(rows: list[int]) -> model.RoiResult:
+        return model.classification_roi(
+            model.count_outcomes(outcomes, rows), model.count_outcomes(base_outcomes, rows), inputs
+        )
+
+    result = model.classification_roi(counts, base, inputs)
+    result_half = model.classification_roi(at_half, base, inputs)
+    uncertainty = model.bootstrap(
+        len(outcomes), evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed
+    )
+    sens = model.sensitivity(lambda i: model.classification_roi(counts, base, i), inputs)
+    predicted = [1 if o in ("tp", "fp") else 0 for o in outcomes]
+    model_metrics = classification_metrics(y_true, predicted, scores)
+    val_predicted = [1 if s >= threshold else 0 for s in val["y_score"]]
+    val_metrics = classification_metrics([int(v) for v in val["y_true"]], val_predicted, list(val["y_score"]))
+    baseline_metrics = classification_metrics(y_true, base_pred, None)
+    cells = {
+        name: {
+            "count": getattr(counts, name),
+            "value_each": money(getattr(inputs, f"value_{name}")),
+            "total": money(getattr(inputs, f"value_{name}") * getattr(counts, name)),
+        }
+        for name in ("tp", "fp", "fn", "tn")
+    }
+    return {
+        "_result": result,
+        "_uncertainty": uncertainty,
+        "_sensitivity": sens,
+        "words": model.plain_quality(counts, settings.roi.positive_name),
+        "values": {
+            "value_per_outcome": {
+                "true_positive": money(inputs.value_tp),
+                "false_positive": money(inputs.value_fp),
+                "false_negative": money(inputs.value_fn),
+                "true_negative": money(inputs.value_tn),
+            },
+        },
+        "decision": {
+            "threshold": str(round(threshold, 6)),
+            "chosen_on": "validation predictions, to maximise expected value",
+            "value_per_prediction_at_threshold": money(result.value_per_prediction_model),
+            "value_per_prediction_at_0_5": money(result_half.value_per_prediction_model),
+            "net_benefit_at_0_5": money(result_half.net_benefit),
+        },
+        "confusion_matrix": {
+            "test_rows": counts.n,
+            "cells": cells,
+            "baseline": {"tp": base.tp, "fp": base.fp, "fn": base.fn, "tn": base.tn},
+        },
+        "quality": _quality_rows(model_metrics, val_metrics, baseline_metrics, "classification"),
+    }
+
+
+def _regress(
+    test: pd.DataFrame, best: Any, inputs: model.RoiInputs, store: RunStore, settings: Settings
+) -> dict[str, Any]:
+    from tracker.metrics import regression_metrics
+
+    y_true = [float(v) for v in test["y_true"]]
+    y_pred = [float(v) for v in test["y_pred"]]
+    baseline_frame = _baseline_predictions(store, settings, test)
+    if baseline_frame is None:
+        mean = best.data.tags.get("tracker.train_mean")
+        if mean is None:
+            raise TrackerError(f"run {best.info.run_id} has no tracker.train_mean tag for the no-model baseline")
+        base_pred = [float(mean)] * len(y_true)
+    else:
+        base_pred = [float(v) for v in baseline_frame["y_pred"]]
+    model_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, y_pred, strict=True)]
+    base_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, base_pred, strict=True)]
+    n = len(y_true)
+
+    def evaluate(rows: list[int]) -> model.RoiResult:
+        return model.regression_roi(
+            sum((model_err[i] for i in rows), Decimal(0)), sum((base_err[i] for i in rows), Decimal(0)), n, inputs
+        )
+
+    result = model.regression_roi(sum(model_err, Decimal(0)), sum(base_err, Decimal(0)), n, inputs)
+    uncertainty = model.bootstrap(n, evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed)
+    sens = model.sensitivity(
+        lambda i: model.regression_roi(sum(model_err, Decimal(0)), sum(base_err, Decimal(0)), n, i), inputs
+    )
+    model_metrics = regression_metrics(y_true, y_pred)
+    mae_model = sum(model_err, Decimal(0)) / n
+    mae_base = sum(base_err, Decimal(0)) / n
+    return {
+        "_result": result,
+        "_uncertainty": uncertainty,
+        "_sensitivity": sens,
+        "words": [f"Its predictions are off by {mae_model:.3g} on average, against {mae_base:.3g} without it."],
+        "values": {"value_per_unit_error": money(inputs.value_per_unit_error)},
+        "quality": _quality_rows(model_metrics, {}, regression_metrics(y_true, base_pred), "regression"),
+    }
+
+
+DEFINITIONS = {
+    "accuracy": "share of all predictions that are right",
+    "precision": "share of flagged cases that really are positive",
+    "recall": "share of real positives that are flagged",
+    "f1": "balance of precision and recall (their harmonic mean)",
+    "roc_auc": "chance a random positive is scored above a random negative",
+    "mse": "mean of squared errors",
+    "rmse": "typical size of an error, in the target's units",
+    "mae": "mean absolute error, in the target's units",
+    "r2": "share of the target's variance explained",
+}
+
+
+def _quality_rows(
+    test: dict[str, float], val: dict[str, float], baseline: dict[str, float], task: str
+) -> list[dict[str, Any]]:
+    names = (
+        ["accuracy", "precision", "recall", "f1", "roc_auc"]
+        if task == "classification"
+        else ["mse", "rmse", "mae", "r2"]
+    )
+    return [
+        {
+            "metric": name,
+            "definition": DEFINITIONS[name],
+            "test": _fmt(test.get(name)),
+            "validation": _fmt(val.get(name)),
+            "baseline": _fmt(baseline.get(name)),
+        }
+        for name in names
+    ]
+
+
+def _short(value: str) -> str:
+    """A logged parameter for a table: long floats to four significant digits."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if number.is_integer() or len(value) <= 8 else f"{number:.4g}"
+
+
+def _fmt(value: float | None) -> str | None:
+    return None if value is None else f"{value:.4f}"
+
+
+# -- tuning, spend, provenance ---------------------------------------------------------------------
+
+
+def _tuning(
+    trials: list[TrialRun], metric_key: str, direction: str, settings: Settings, tags: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    from reports.charts import progress_chart
+
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state] = counts.get(t.state, 0) + 1
+    ordered = sorted(trials, key=lambda t: t.number)
+    values = [t.metrics.get(metric_key) if t.state == "COMPLETE" else None for t in ordered]
+    cumulative: list[float] = []
+    running = Decimal(0)
+    for t in ordered:
+        running += Decimal(str(t.metrics.get("cost_usd_estimated", 0.0)))
+        cumulative.append(float(running))
+    maximize = direction == "maximize"
+    charts = {
+        "by_trial": progress_chart(
+            [t.number for t in ordered], values, maximize=maximize, xlabel="trial number", ylabel=metric_key
+        ),
+        "by_cost": progress_chart(
+            cumulative, values, maximize=maximize, xlabel="cumulative estimated cost (USD)", ylabel=metric_key
+        ),
+    }
+    done = [t for t in ordered if t.state == "COMPLETE" and metric_key in t.metrics]
+    done.sort(key=lambda t: t.metrics[metric_key], reverse=maximize)
+    top = [
+        {
+            "trial": t.number,
+            metric_key: _fmt(t.metrics[metric_key]),
+            "test": _fmt(t.metrics.get("test_" + metric_key.removeprefix("val_"))),
+            "params": {k: _short(v) for k, v in sorted(t.params.items())},
+            "run_id": t.run_id,
+        }
+        for t in done[:5]
+    ]
+    return {
+        "metric": metric_key,
+        "direction": direction,
+        "trials_by_state": dict(sorted(counts.items())),
+        "trials": len(trials),
+        "estimated_cost_usd": money(running),
+        "top_trials": top,
+        "parameter_importances": _importances(settings, tags),
+        "stop_reason": tags.get("tracker.stop_reason"),
+    }, charts
+
+
+def _importances(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
+    """fANOVA importances from the Optuna study, when its storage is reachable."""
+    study_name = tags.get("tracker.study")
+    if not study_name:
+        return {}
+    try:
+        import warnings
+
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study = optuna.load_study(study_name=study_name, storage=settings.storage)
+            if len(study.directions) != 1:
+                return {}
+            complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+            if len(complete) < 3:
+                return {}
+            importances = optuna.importance.get_param_importances(study)
+    except Exception:  # a missing storage only leaves this table out
+        return {}
+    return {name: f"{value:.3f}" for name, value in importances.items()}
+
+
+def _spend_section(spend: SpendTable, settings: Settings) -> dict[str, Any]:
+    from cost.table import money as exact
+
+    by_service = [{"service": k, "amount": money(v)} for k, v in spend.by_service().items()]
+    by_period = [
+        {"period_start": a.isoformat(), "period_end": b.isoformat(), "amount": money(v)}
+        for (a, b), v in spend.by_period().items()
+    ]
+    section: dict[str, Any] = {
+        "source": spend.source,
+        "filter": spend.filter.to_json(),
+        "basis": spend.filter.metric,
+        "currency": spend.currency,
+        "total": money(spend.total),
+        "total_exact": exact(spend.total),
+        "estimated": spend.estimated,
+        "estimated_lines": sum(r.estimated for r in spend.rows),
+        "by_service": by_service,
+        "by_period": by_period,
+        "details": dict(spend.details),
+        "notes": list(spend.notes),
+        "estimated_alongside": None,
+    }
+    if spend.source != "estimate":
+        try:
+            from cost.service import fetch_spend
+
+            estimate = fetch_spend(
+                settings.model_copy(update={"cost": settings.cost.model_copy(update={"source": "estimate"})})
+            )
+            section["estimated_alongside"] = {
+                "total": money(estimate.total),
+                "currency": estimate.currency,
+                "source": "estimate from trial durations",
+            }
+        except TrackerError:
+            section["estimated_alongside"] = None
+    return section
+
+
+def _provenance(
+    settings: Settings, store: RunStore, experiment_id: str, parent: Any, best_id: str, generated: datetime
+) -> dict[str, Any]:
+    from tracker import __version__
+
+    uri = store.tracking_uri
+    link = None
+    if uri.startswith(("http://", "https://")):
+        base = uri.rstrip("/")
+        link = f"{base}/#/experiments/{experiment_id}/runs/"
+    return {
+        "experiment": settings.experiment,
+        "experiment_id": experiment_id,
+        "sweep_run_id": parent.info.run_id if parent is not None else None,
+        "best_run_id": best_id,
+        "links": {
+            "sweep": f"{link}{parent.info.run_id}" if link and parent is not None else None,
+            "best": f"{link}{best_id}" if link else None,
+        },
+        "tracking_uri": uri,
+        "tool": "tracker",
+        "version": __version__,
+        "generated_at": generated.isoformat(),
+        "config": settings.model_dump(mode="json"),
+    }

@@ -1,0 +1,87 @@
+"""Charts as inline SVG, drawn by matplotlib without a display."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["progress_chart", "tornado_chart"]
+
+_INK = "#1f2a44"
+_ACCENT = "#2f7d6d"
+_MUTED = "#a9b3c1"
+_WARN = "#c0504d"
+_salt = itertools.count()
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "font.family": "DejaVu Sans",
+            "font.size": 8,
+            "axes.edgecolor": _MUTED,
+            "axes.labelcolor": _INK,
+            "xtick.color": _INK,
+            "ytick.color": _INK,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            # Each chart's element ids differ, so several SVGs can share one page.
+            "svg.hashsalt": f"chart-{next(_salt)}",
+            "svg.fonttype": "none",
+        }
+    )
+    return plt.subplots(figsize=(width, height))
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def progress_chart(
+    xs: Sequence[float], values: Sequence[float | None], *, maximize: bool, xlabel: str, ylabel: str
+) -> str:
+    """Each trial's value as a dot, and the best so far as a step line."""
+    fig, ax = _figure(6.4, 2.4)
+    points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+    if points:
+        ax.scatter([p[0] for p in points], [p[1] for p in points], s=9, color=_MUTED, label="trial", zorder=2)
+        best: list[float] = []
+        current: float | None = None
+        for _, value in points:
+            current = value if current is None else (max(current, value) if maximize else min(current, value))
+            best.append(current)
+        ax.step([p[0] for p in points], best, where="post", color=_ACCENT, linewidth=1.6, label="best so far", zorder=3)
+        ax.legend(frameon=False, loc="lower right" if maximize else "upper right")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return _svg(fig)
+
+
+def tornado_chart(
+    rows: Sequence[tuple[str, Decimal | None, Decimal | None]], centre: Decimal | None, *, xlabel: str
+) -> str:
+    """Bars from the figure at -20% to the figure at +20% of each assumption, widest on top."""
+    usable = [(name, float(low), float(high)) for name, low, high in rows if low is not None and high is not None]
+    fig, ax = _figure(6.4, 0.35 * max(len(usable), 2) + 0.8)
+    mid = float(centre) if centre is not None else 0.0
+    for index, (_name, low, high) in enumerate(reversed(usable)):
+        ax.barh(index, low - mid, left=mid, color=_WARN if low < mid else _ACCENT, height=0.6)
+        ax.barh(index, high - mid, left=mid, color=_ACCENT if high > mid else _WARN, height=0.6)
+    ax.axvline(mid, color=_INK, linewidth=0.8)
+    ax.set_yticks(range(len(usable)), [name for name, _, _ in reversed(usable)])
+    ax.set_xlabel(xlabel)
+    return _svg(fig)

@@ -1,0 +1,113 @@
+"""Rendering: Jinja2 templates to HTML, WeasyPrint to PDF, files written atomically.
+
+Templates autoescape and fail on undefined names. The PDF renderer fetches nothing: the
+stylesheet and the charts are inline, and every other URL (an ``<img>``, a ``file://`` or
+``http://`` address that found its way into a run name, tag or config value) is refused,
+so such text is shown as text and never loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reports.build import Report
+
+__all__ = ["render_html", "render_pdf", "write_atomic"]
+
+PAPER = {"a4": "A4", "letter": "Letter"}
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file in its place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["label"] = lambda name: str(name).replace("_", " ")
+    return env
+
+
+def render_html(report: Report, *, paper: str = "a4") -> str:
+    import yaml
+    from markupsafe import Markup
+
+    env = _environment()
+    css = env.loader.get_source(env, "report.css")[0]  # type: ignore[union-attr]
+    template = env.get_template("report.html.j2")
+    return template.render(
+        r=report.data,
+        h=report.data["headline"],
+        # The charts are our own SVG, drawn from numbers: the only markup not escaped.
+        charts={name: Markup(svg) for name, svg in report.charts.items()},
+        css=Markup(css.replace("__PAPER__", PAPER[paper])),
+        config_yaml=yaml.safe_dump(report.data["provenance"]["config"], sort_keys=False, allow_unicode=True),
+        figures_json=json.dumps(report.data, indent=2),
+    )
+
+
+class _Refusals(list[str]):
+    pass
+
+
+def _fetcher(refused: _Refusals) -> Any:
+    from weasyprint.urls import URLFetcher
+
+    class NothingFetcher(URLFetcher):  # type: ignore[misc]
+        """Fetches only inline ``data:`` URLs; refuses files and the network."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            refused.append(url)
+            raise ValueError(f"the report fetches nothing from outside: {url}")
+
+    return NothingFetcher()
+
+
+def render_pdf(html: str, report: Report, *, on_refused: Callable[[str], None] | None = None) -> bytes:
+    """The PDF of ``html``, with the report's figures attached as ``roi.json``."""
+    import logging
+
+    from weasyprint import HTML, Attachment
+
+    refused = _Refusals()
+    fetcher = _fetcher(refused)
+    # WeasyPrint logs each refused URL as a warning; they are reported once, below.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    figures = json.dumps(report.data, indent=2).encode()
+    attachment = Attachment(
+        string=figures, name="roi.json", description="Every figure in this report", url_fetcher=fetcher
+    )
+    pdf = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).write_pdf(attachments=[attachment])
+    if on_refused is not None:
+        for url in refused:
+            on_refused(url)
+    return bytes(pdf)

@@ -1,0 +1,235 @@
+"""`tracker report` end to end: sweep, cost, report; the PDF read back; injection; each fault."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from tests.helpers import client, parent_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADLINE = ("roi", "roi_percent", "net_benefit", "monthly_benefit", "development_cost", "payback_months")
+
+
+def _config(folder: Path, **changes: object) -> Path:
+    data = yaml.safe_load((ROOT / "examples" / "classification.yaml").read_text())
+    data["limits"]["max_trials"] = 6
+    data["completion"] = {}
+    data["roi"]["bootstrap_replicates"] = 200
+    for key, value in changes.items():
+        data[key] = value
+    path = folder / "report.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+@pytest.fixture
+def swept(workdir: Path, invoke) -> Path:
+    config = _config(workdir)
+    assert invoke("sweep", "--config", config, "--quiet").exit_code == 0
+    return config
+
+
+@pytest.mark.slow
+def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> None:
+    cost = invoke("cost", "--config", swept, "--source", "estimate", "--format", "json")
+    assert cost.exit_code == 0, cost.output
+    spend = json.loads(cost.output)
+
+    result = invoke("report", "--config", swept, "--source", "estimate")
+    assert result.exit_code == 0, result.output
+    figures = json.loads((workdir / "roi.json").read_text())
+    headline = figures["headline"]
+    # The spend the report used is the one `tracker cost` printed, to the cent.
+    assert (
+        headline["development_cost"] == str(round(float(spend["total"]), 2))
+        or headline["development_cost"] == f"{float(spend['total']):.2f}"
+    )
+    assert figures["spend"]["total_exact"] == spend["total"]
+    assert headline["recommendation"] in {"Deploy", "Deploy and monitor", "Do not deploy"}
+    assert headline["recommendation"] in result.output and headline["net_benefit"] in result.output
+
+    text = _pdf_text(workdir / "report.pdf")
+    for key in HEADLINE:
+        if headline[key] is not None:
+            assert headline[key] in text, f"{key} {headline[key]} is not in the PDF"
+    for title in (
+        "2. The value model",
+        "3. Model quality",
+        "4. Tuning",
+        "5. Spend",
+        "6. Sensitivity and uncertainty",
+        "7. Provenance",
+    ):
+        assert title in text
+    assert "malignant tumours" in text  # the quality in plain words
+    # The PDF carries the same JSON as an attachment.
+    attached = PdfReader(workdir / "report.pdf").attachments["roi.json"][0]
+    assert json.loads(attached) == figures
+    assert (workdir / "report.html").read_text().count("<svg") == 3
+
+    # Logged on the sweep's parent run, so the UI compares ROI across sweeps.
+    [parent] = parent_runs("churn-classifier")
+    artifacts = {a.path for a in client().list_artifacts(parent.info.run_id, "reports")}
+    assert artifacts == {"reports/report.pdf", "reports/report.html", "reports/roi.json"}
+    assert parent.data.metrics["net_benefit"] == float(headline["net_benefit"])
+    assert parent.data.metrics["monthly_benefit"] == float(headline["monthly_benefit"])
+    assert parent.data.metrics["roi"] == float(headline["roi"])
+    assert figures["provenance"]["best_run_id"] == parent.data.tags["tracker.best_run_id"]
+
+
+@pytest.mark.slow
+def test_html_and_pdf_show_injected_markup_as_text(workdir: Path, invoke) -> None:
+    evil = '<script>alert(1)</script><img src="file:///etc/hostname">'
+    config = _config(workdir, study=f"sweep {evil}", tags={"project": "churn", "team": evil})
+    assert invoke("sweep", "--config", config, "--quiet").exit_code == 0
+    result = invoke("report", "--config", config, "--source", "estimate", "--tag", "project=churn")
+    assert result.exit_code == 0, result.output
+    assert "not loaded" not in result.output  # nothing even tried to load
+    html = (workdir / "report.html").read_text()
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=" in html
+    text = _pdf_text(workdir / "report.pdf")
+    assert "<script>alert(1)</script>" in text  # shown as text
+
+
+def test_the_pdf_renderer_fetches_nothing_from_outside(tmp_path: Path) -> None:
+    from reports.build import Report
+    from reports.render import render_pdf
+
+    report = Report({"headline": {}}, {}, None)
+    html = (
+        '<p>x</p><img src="file:///etc/hostname"><img src="http://127.0.0.1:9/x.png">'
+        '<link rel="stylesheet" href="file:///etc/passwd">'
+    )
+    refused: list[str] = []
+    render_pdf(html, report, on_refused=refused.append)
+    assert set(refused) == {"file:///etc/hostname", "http://127.0.0.1:9/x.png", "file:///etc/passwd"}
+
+
+@pytest.mark.slow
+def test_letter_paper(workdir: Path, invoke, swept: Path) -> None:
+    assert invoke("report", "--config", swept, "--paper", "letter", "--out", "letter.pdf").exit_code == 0
+    box = PdfReader(workdir / "letter.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+    a4 = invoke("report", "--config", swept, "--out", "a4.pdf")
+    assert a4.exit_code == 0
+    box = PdfReader(workdir / "a4.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+
+
+@pytest.mark.slow
+def test_regression_report(workdir: Path, invoke) -> None:
+    config = ROOT / "examples" / "regression.yaml"
+    assert invoke("sweep", "--config", config, "--trials", "3", "--quiet").exit_code == 0
+    result = invoke("report", "--config", config)
+    assert result.exit_code == 0, result.output
+    figures = json.loads((workdir / "roi.json").read_text())
+    assert figures["value_model"]["task"] == "regression"
+    assert figures["value_model"]["value_per_unit_error"] == "0.50"
+    assert [row["metric"] for row in figures["quality"]] == ["mse", "rmse", "mae", "r2"]
+    assert figures["quality_in_words"][0].startswith("Its predictions are off by")
+
+
+@pytest.mark.slow
+def test_a_registered_model_as_the_baseline(workdir: Path, invoke, swept: Path) -> None:
+    other = _config(
+        workdir,
+        experiment="incumbent",
+        objective={"trainer": "logistic_regression", "dataset": "breast_cancer", "metric": "f1"},
+        search_space={"C": {"type": "float", "low": 0.01, "high": 1, "log": True}},
+    )
+    shutil.copy(other, workdir / "incumbent.yaml")
+    assert invoke("sweep", "--config", "incumbent.yaml", "--quiet").exit_code == 0
+    data = yaml.safe_load(swept.read_text())
+    data["roi"]["baseline"] = {"model": "incumbent@champion"}
+    swept.write_text(yaml.safe_dump(data))
+    result = invoke("report", "--config", swept)
+    assert result.exit_code == 0, result.output
+    figures = json.loads((workdir / "roi.json").read_text())
+    assert figures["value_model"]["baseline"] == "model incumbent@champion"
+    assert figures["confusion_matrix"]["baseline"]["tp"] > 0  # the incumbent flags cases too
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "args", "code", "text"),
+    [
+        ({"roi": {"currency": "USD"}}, [], 2, "roi.value_per_outcome: required for a classifier"),
+        (
+            {
+                "roi": {
+                    "currency": "EUR",
+                    "value_per_outcome": {
+                        "true_positive": 1,
+                        "false_positive": 0,
+                        "false_negative": 0,
+                        "true_negative": 0,
+                    },
+                }
+            },
+            [],
+            2,
+            "roi.currency is EUR but the spend is in USD",
+        ),
+        ({}, ["--run", "0123456789abcdef"], 2, "no run '0123456789abcdef'"),
+        (
+            {
+                "roi": {
+                    "baseline": {"model": "nobody@champion"},
+                    "value_per_outcome": {
+                        "true_positive": 1,
+                        "false_positive": 0,
+                        "false_negative": 0,
+                        "true_negative": 0,
+                    },
+                }
+            },
+            [],
+            2,
+            "roi.baseline: no registered model 'nobody@champion'",
+        ),
+        ({}, ["--experiment", "never-swept"], 2, "no experiment 'never-swept'"),
+    ],
+)
+def test_faults_are_one_line(
+    workdir: Path, invoke, swept: Path, change: dict, args: list[str], code: int, text: str
+) -> None:
+    (workdir / "report.pdf").write_bytes(b"the previous good report")
+    data = yaml.safe_load(swept.read_text())
+    data.update(change)
+    swept.write_text(yaml.safe_dump(data))
+    result = invoke("report", "--config", swept, *args)
+    assert result.exit_code == code, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and text in lines[0], result.output
+    assert (workdir / "report.pdf").read_bytes() == b"the previous good report"  # nothing lost
+
+
+def test_no_finished_runs(workdir: Path, invoke) -> None:
+    (workdir / "fails.py").write_text(
+        "def objective(trial):\n    trial.suggest_int('x', 0, 1)\n    raise ValueError('x')\n"
+    )
+    (workdir / "fails.yaml").write_text("objective: {function: 'fails:objective', metric: x}\n")
+    assert invoke("sweep", "--config", "fails.yaml", "--trials", "2", "--quiet").exit_code == 1
+    result = invoke("report", "--config", "fails.yaml")
+    assert result.exit_code == 2
+    assert "has no finished runs" in result.output
+
+
+def test_a_function_objective_has_no_predictions_to_report(workdir: Path, invoke) -> None:
+    (workdir / "fn.py").write_text("def objective(trial):\n    return trial.suggest_float('x', 0, 1)\n")
+    (workdir / "fn.yaml").write_text("objective: {function: 'fn:objective', metric: x}\n")
+    assert invoke("sweep", "--config", "fn.yaml", "--trials", "2", "--quiet").exit_code == 0
+    result = invoke("report", "--config", "fn.yaml")
+    assert result.exit_code == 1
+    assert "has no predictions/test.parquet" in result.output
