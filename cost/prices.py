@@ -14,9 +14,10 @@ from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 
+from tracker.config import ComputeConfig
 from tracker.errors import ConfigError
 
-__all__ = ["PRICE_TABLE_DATE", "PRICE_TABLE_REGION", "hourly_price", "price_table"]
+__all__ = ["PRICE_TABLE_DATE", "PRICE_TABLE_REGION", "compute_hourly_price", "hourly_price", "price_table"]
 
 PRICE_TABLE_DATE = "2025-06-01"
 PRICE_TABLE_REGION = "us-east-1"
@@ -47,3 +48,13 @@ def hourly_price(
             f"compute.instance_type: no price for {instance_type!r}; known: {known}; or set compute.hourly_usd"
         )
     return price * instance_count
+
+
+def compute_hourly_price(compute: ComputeConfig) -> Decimal:
+    """USD per trial-hour for the config's ``compute`` section."""
+    return hourly_price(
+        compute.instance_type,
+        instance_count=compute.instance_count,
+        hourly_usd=compute.hourly_usd,
+        overrides=compute.prices,
+    )

@@ -42,16 +42,11 @@ def fetch_spend(settings: Settings, *, refresh: bool = False, check_tags: bool =
             raise UsageError("--source billing-file needs --file PATH (a CUR 2.0, legacy CUR or FOCUS export)")
         return BillingFileSource(settings.cost.file).fetch(spend)
     from cost.estimate import EstimateSource
-    from cost.prices import hourly_price
+    from cost.prices import compute_hourly_price
     from tracker.runs import RunStore
 
     compute = settings.compute
-    hourly = hourly_price(
-        compute.instance_type,
-        instance_count=compute.instance_count,
-        hourly_usd=compute.hourly_usd,
-        overrides=compute.prices,
-    )
+    hourly = compute_hourly_price(compute)
     store = RunStore.open(settings.tracking_uri)
     spend = dataclasses.replace(spend, metric="estimate from trial durations")
     return EstimateSource(

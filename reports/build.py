@@ -193,7 +193,7 @@ def build_report(
             ],
         },
         "tuning": trials_section,
-        "spend": _spend_section(spend, settings),
+        "spend": _spend_section(spend, trials),
         "provenance": _provenance(settings, store, experiment_id, parent, best_id, generated),
     }
     return Report(data, charts, parent.info.run_id if parent is not None else None)
@@ -533,7 +533,7 @@ def _importances(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
     return {name: f"{value:.3f}" for name, value in importances.items()}
 
 
-def _spend_section(spend: SpendTable, settings: Settings) -> dict[str, Any]:
+def _spend_section(spend: SpendTable, trials: list[TrialRun]) -> dict[str, Any]:
     from cost.table import money as exact
 
     by_service = [{"service": k, "amount": money(v)} for k, v in spend.by_service().items()]
@@ -541,6 +541,15 @@ def _spend_section(spend: SpendTable, settings: Settings) -> dict[str, Any]:
         {"period_start": a.isoformat(), "period_end": b.isoformat(), "amount": money(v)}
         for (a, b), v in spend.by_period().items()
     ]
+    # A year of daily rows is for machines (they are all in the JSON); people get months.
+    shown = by_period
+    shown_as = "period"
+    if len(by_period) > 31:
+        months: dict[str, Decimal] = {}
+        for (a, _b), v in spend.by_period().items():
+            months[a.strftime("%Y-%m")] = months.get(a.strftime("%Y-%m"), Decimal(0)) + v
+        shown = [{"period_start": k, "period_end": "", "amount": money(v)} for k, v in months.items()]
+        shown_as = "month"
     section: dict[str, Any] = {
         "source": spend.source,
         "filter": spend.filter.to_json(),
@@ -552,24 +561,20 @@ def _spend_section(spend: SpendTable, settings: Settings) -> dict[str, Any]:
         "estimated_lines": sum(r.estimated for r in spend.rows),
         "by_service": by_service,
         "by_period": by_period,
+        "by_period_shown": shown,
+        "shown_as": shown_as,
         "details": dict(spend.details),
         "notes": list(spend.notes),
         "estimated_alongside": None,
     }
-    if spend.source != "estimate":
-        try:
-            from cost.service import fetch_spend
-
-            estimate = fetch_spend(
-                settings.model_copy(update={"cost": settings.cost.model_copy(update={"source": "estimate"})})
-            )
-            section["estimated_alongside"] = {
-                "total": money(estimate.total),
-                "currency": estimate.currency,
-                "source": "estimate from trial durations",
-            }
-        except TrackerError:
-            section["estimated_alongside"] = None
+    if spend.source != "estimate" and trials:
+        # Billed beside estimated: the sweep's own per-trial estimates, already read with the runs.
+        estimated = sum((Decimal(str(t.metrics.get("cost_usd_estimated", 0.0))) for t in trials), Decimal(0))
+        section["estimated_alongside"] = {
+            "total": money(estimated),
+            "currency": "USD",
+            "source": "the sweep's estimate from trial durations",
+        }
     return section
 
 

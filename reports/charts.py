@@ -45,7 +45,7 @@ def _svg(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=150)
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
@@ -58,7 +58,17 @@ def progress_chart(
     fig, ax = _figure(6.4, 2.4)
     points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
     if points:
-        ax.scatter([p[0] for p in points], [p[1] for p in points], s=9, color=_MUTED, label="trial", zorder=2)
+        # Thousands of dots as vector paths make a PDF slow to draw and to open: past a few
+        # hundred, the dots (only) become one embedded bitmap inside the SVG.
+        ax.scatter(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            s=9,
+            color=_MUTED,
+            label="trial",
+            zorder=2,
+            rasterized=len(points) > 300,
+        )
         best: list[float] = []
         current: float | None = None
         for _, value in points:

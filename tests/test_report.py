@@ -21,6 +21,7 @@ def _config(folder: Path, **changes: object) -> Path:
     data["limits"]["max_trials"] = 6
     data["completion"] = {}
     data["roi"]["bootstrap_replicates"] = 200
+    data["cost"] = {"source": "estimate"}
     for key, value in changes.items():
         data[key] = value
     path = folder / "report.yaml"

@@ -121,7 +121,7 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     dataset, stored in ./mlflow.db and ./optuna.db. Rerunning resumes the study;
     --trials N is the total of finished trials it should reach.
     """
-    from cost.prices import hourly_price
+    from cost.prices import compute_hourly_price
     from tuning.sweep import run_sweep
 
     settings = _settings(
@@ -138,13 +138,7 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
             "seed": flags["seed"],
         },
     )
-    compute = settings.compute
-    hourly = hourly_price(
-        compute.instance_type,
-        instance_count=compute.instance_count,
-        hourly_usd=compute.hourly_usd,
-        overrides=compute.prices,
-    )
+    hourly = compute_hourly_price(settings.compute)
     progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
     try:
         with progress:
@@ -293,39 +287,63 @@ def _parse_tags(values: tuple[str, ...]) -> dict[str, str]:
     return tags
 
 
+def spend_options(func: F) -> F:
+    """Where the spend comes from: shared by ``cost`` and ``report``."""
+    options = [
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Cost-allocation tag to filter by; repeat for several (combined with AND). "
+            "Default: tags: in the config.",
+        ),
+        click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."),
+        click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive, YYYY-MM-DD."),
+        click.option(
+            "--source",
+            type=click.Choice(["explorer", "billing-file", "estimate"]),
+            help="Where the spend comes from (default: cost.source in the config, or estimate).",
+        ),
+        click.option(
+            "--file",
+            "file",
+            type=click.Path(path_type=Path),
+            help="Billing export (file or folder), for --source billing-file.",
+        ),
+        click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache."),
+        click.option(
+            "--skip-tag-check",
+            is_flag=True,
+            help="Do not check that the tag is an active cost-allocation tag (member accounts cannot list them).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _spend_overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {
+        "cost.source": flags["source"],
+        "cost.file": str(flags["file"]) if flags["file"] else None,
+        "cost.start": flags["start"].date().isoformat() if flags["start"] else None,
+        "cost.end": flags["end"].date().isoformat() if flags["end"] else None,
+    }
+    tags = _parse_tags(flags["tags"])
+    if tags:
+        overrides["tags"] = tags
+    return overrides
+
+
 @cli.command()
 @common
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Cost-allocation tag to filter by; repeat for several (combined with AND). Default: tags: in the config.",
-)
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive, YYYY-MM-DD.")
-@click.option(
-    "--source",
-    type=click.Choice(["explorer", "billing-file", "estimate"]),
-    help="Where the spend comes from (default: cost.source in the config, or estimate).",
-)
-@click.option(
-    "--file",
-    "file",
-    type=click.Path(path_type=Path),
-    help="Billing export (file or folder), for --source billing-file.",
-)
+@spend_options
 @click.option("--granularity", type=click.Choice(["daily", "monthly"]), help="Period of each row (default monthly).")
 @click.option("--metric", type=click.Choice(METRICS), help="Cost basis (default UnblendedCost).")
 @click.option("--experiment", help="Experiment whose trials are estimated (--source estimate) or attributed.")
 @click.option("--tracking-uri", help="MLflow tracking URI.")
 @click.option("--currency", help="Keep only lines in this currency, when the spend mixes currencies.")
-@click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache.")
-@click.option(
-    "--skip-tag-check",
-    is_flag=True,
-    help="Do not check that the tag is an active cost-allocation tag (member accounts cannot list them).",
-)
 @click.option(
     "--attribute-to",
     metavar="EXPERIMENT",
@@ -349,18 +367,12 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
     from cost.service import fetch_spend
 
     overrides = {
-        "cost.source": flags["source"],
-        "cost.file": str(flags["file"]) if flags["file"] else None,
-        "cost.start": flags["start"].date().isoformat() if flags["start"] else None,
-        "cost.end": flags["end"].date().isoformat() if flags["end"] else None,
+        **_spend_overrides(flags),
         "cost.granularity": flags["granularity"],
         "cost.metric": flags["metric"],
         "experiment": flags["experiment"],
         "tracking_uri": flags["tracking_uri"],
     }
-    tags = _parse_tags(flags["tags"])
-    if tags:
-        overrides["tags"] = tags
     settings = _settings(config_file, overrides)
     table = fetch_spend(settings, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"])
     if flags["currency"]:
@@ -431,7 +443,8 @@ def _print_spend(table: Any, attribution: Any) -> None:
     for note in table.notes:
         click.echo(f"  note: {note}")
     flag = "estimated" if table.estimated else "not estimated"
-    click.echo(f"Total: {money(table.total)} {table.currency} ({flag}, {len(table.rows)} rows)")
+    rows = f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"
+    click.echo(f"Total: {money(table.total)} {table.currency} ({flag}, {rows})")
     if attribution is not None:
         click.echo(
             f"Attributed {attribution.total} USD to {len(attribution.parts)} trial runs of "
@@ -468,19 +481,9 @@ def _print_spend(table: Any, attribution: Any) -> None:
     show_default=True,
     help="Every figure, money as decimal strings.",
 )
-@click.option(
-    "--source",
-    type=click.Choice(["explorer", "billing-file", "estimate"]),
-    help="Where the spend comes from (default: cost.source in the config, or estimate).",
-)
-@click.option("--file", "file", type=click.Path(path_type=Path), help="Billing export, for --source billing-file.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day of the spend, YYYY-MM-DD.")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the spend, inclusive.")
-@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Cost-allocation tag of the spend; repeatable.")
+@spend_options
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--tracking-uri", help="MLflow tracking URI.")
-@click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache.")
-@click.option("--skip-tag-check", is_flag=True, help="Do not check that the tag is an active cost-allocation tag.")
 def report(config_file: Path | None, run_id: str | None, paper: str, **flags: Any) -> None:
     """Build the ROI report of the latest sweep's best model: a PDF, its HTML twin and a JSON of the figures.
 
@@ -492,17 +495,11 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     from reports.render import render_html, render_pdf, write_atomic
     from tracker.runs import RunStore
 
-    overrides: dict[str, Any] = {
+    overrides = {
+        **_spend_overrides(flags),
         "experiment": flags["experiment"],
         "tracking_uri": flags["tracking_uri"],
-        "cost.source": flags["source"],
-        "cost.file": str(flags["file"]) if flags["file"] else None,
-        "cost.start": flags["start"].date().isoformat() if flags["start"] else None,
-        "cost.end": flags["end"].date().isoformat() if flags["end"] else None,
     }
-    tags = _parse_tags(flags["tags"])
-    if tags:
-        overrides["tags"] = tags
     settings = _settings(config_file, overrides)
     store = RunStore.open(settings.tracking_uri)
     built = build_report(
