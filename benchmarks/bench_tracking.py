@@ -19,7 +19,12 @@ the cost of each trial from one-time costs (this project starts a writer process
 creates the sweep's parent run; the callback creates its experiment on the first trial).
 Both are printed, with the plain average at the larger size.
 
-Run: python benchmarks/bench_tracking.py [--trials 50 200] [--repeats 2]
+BLAS runs one thread per process by default (``--blas-threads 1``), as in a ``--jobs``
+worker and in most scikit-learn trainers (trees): on a 2-core machine a two-thread BLAS
+in the sweep competes with this project's writer process for the second core, which
+measures the machine, not the tracking. ``--blas-threads 2`` shows that case too.
+
+Run: python benchmarks/bench_tracking.py [--trials 50 200] [--repeats 2] [--blas-threads 1]
 """
 
 from __future__ import annotations
@@ -174,7 +179,10 @@ def main() -> None:
         help="two sweep sizes; the per-trial overhead is the slope between them",
     )
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--blas-threads", type=int, default=1)
     args = parser.parse_args()
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(args.blas_threads)  # before numpy is imported, below
     small, large = args.trials
 
     import optuna
@@ -193,7 +201,8 @@ def main() -> None:
     def overhead(side: str, n: int) -> float:
         return at[n][f"{side}_on"] - at[n][f"{side}_off"]
 
-    print(f"sweeps of {small} and {large} trials, medians of {args.repeats} runs each, same objective and sampler")
+    print(f"sweeps of {small} and {large} trials, medians of {args.repeats} runs each, same objective and sampler, "
+          f"BLAS threads {args.blas_threads}")
     for n in (small, large):
         m = at[n]
         print(
