@@ -201,8 +201,10 @@ def main() -> None:
     def overhead(side: str, n: int) -> float:
         return at[n][f"{side}_on"] - at[n][f"{side}_off"]
 
-    print(f"sweeps of {small} and {large} trials, medians of {args.repeats} runs each, same objective and sampler, "
-          f"BLAS threads {args.blas_threads}")
+    print(
+        f"sweeps of {small} and {large} trials, medians of {args.repeats} runs each, same objective and sampler, "
+        f"BLAS threads {args.blas_threads}"
+    )
     for n in (small, large):
         m = at[n]
         print(

@@ -60,7 +60,7 @@ class EstimateSource:
                 start, end = bucket(day, spend_filter.granularity, spend_filter.start, spend_filter.end)
                 rows.append(SpendRow(start, end, SERVICE, estimated_cost(seconds, hourly), "USD", True))
                 counted += 1
-        details = (
+        details: tuple[tuple[str, str], ...] = (
             ("basis", "trial durations x hourly price"),
             ("trials", str(counted)),
             ("hourly_usd", ", ".join(sorted(prices)) or str(self.hourly_usd)),

@@ -85,7 +85,7 @@ class _Cache:
     def get(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         path = self._path(key)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))["pages"]  # type: ignore[no-any-return]
+            return json.loads(path.read_text(encoding="utf-8"))["pages"]
         except (OSError, ValueError, KeyError):
             return None
 
@@ -207,7 +207,7 @@ class CostExplorerSource:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 self.requests_made += operation == "get_cost_and_usage"
-                return getattr(self.client, operation)(**arguments)  # type: ignore[no-any-return]
+                return getattr(self.client, operation)(**arguments)
             except (NoCredentialsError, PartialCredentialsError) as exc:
                 raise UsageError(f"no AWS credentials found: {_CREDENTIAL_HINT}") from exc
             except ClientError as exc:

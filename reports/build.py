@@ -121,16 +121,12 @@ def build_report(
         "monthly_benefit": money(result.monthly_benefit),
         "development_cost": money(result.development_cost),
         "development_cost_estimated": spend.estimated,
-        "payback_months": ratio(result.payback_months).rstrip("0").rstrip(".")
-        if result.payback_months is not None
-        else None,
+        "payback_months": None if result.payback_months is None else str(model.cents(result.payback_months)),
         "payback_note": result.payback_reason,
         "probability_positive": percent(uncertainty.probability_roi_positive),
         "recommendation": decision,
         "reason": reason,
     }
-    if headline["payback_months"] is not None:
-        headline["payback_months"] = str(result.payback_months.quantize(Decimal("0.01")))
     trials_section, charts = _tuning(trials, metric_key, direction, settings, tags)
     from reports.charts import tornado_chart
 

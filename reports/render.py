@@ -60,7 +60,7 @@ def render_html(report: Report, *, paper: str = "a4") -> str:
     from markupsafe import Markup
 
     env = _environment()
-    css = env.loader.get_source(env, "report.css")[0]  # type: ignore[union-attr]
+    css = env.loader.get_source(env, "report.css")[0]
     template = env.get_template("report.html.j2")
     return template.render(
         r=report.data,
@@ -80,7 +80,7 @@ class _Refusals(list[str]):
 def _fetcher(refused: _Refusals) -> Any:
     from weasyprint.urls import URLFetcher
 
-    class NothingFetcher(URLFetcher):  # type: ignore[misc]
+    class NothingFetcher(URLFetcher):
         """Fetches only inline ``data:`` URLs; refuses files and the network."""
 
         def fetch(self, url: str, headers: Any = None) -> Any:

@@ -185,3 +185,35 @@ def test_ui_serves_the_store(workdir: Path, invoke) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_a_progress_bar_on_a_terminal(workdir: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        tracker_command("sweep", "--trials", "3"),
+        cwd=workdir,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+        start_new_session=True,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the sweep ended
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, screen
+    assert "trials" in screen and "3/3" in screen and "best 0." in screen  # trial n of N, best so far
+    assert "━" in screen  # the bar itself
+    assert "trial 0: COMPLETE" not in screen  # no plain lines on a terminal

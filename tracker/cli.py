@@ -144,9 +144,9 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
         with progress:
             summary = run_sweep(settings, hourly_usd=hourly, on_event=progress.update)
     except KeyboardInterrupt as exc:
-        summary = getattr(exc, "summary", None)
-        if summary is not None:
-            _print_summary(summary, settings, hourly)
+        interrupted = getattr(exc, "summary", None)
+        if interrupted is not None:
+            _print_summary(interrupted, settings, hourly)
         click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
         sys.exit(INTERRUPTED)
     _print_summary(summary, settings, hourly)

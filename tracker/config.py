@@ -192,19 +192,19 @@ class Settings(_Section):
     experiment: str = Field("tracker-demo", min_length=1)
     study: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
-    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    objective: ObjectiveConfig = Field(default_factory=lambda: ObjectiveConfig())
     search_space: dict[str, ParamSpec] | None = None
     strategy: Strategy = "bayesian"
     early_stopping: Literal["median", "off"] = "off"
-    limits: Limits = Field(default_factory=Limits)
-    completion: CompletionCriteria = Field(default_factory=CompletionCriteria)
+    limits: Limits = Field(default_factory=lambda: Limits())
+    completion: CompletionCriteria = Field(default_factory=lambda: CompletionCriteria())
     warm_start: WarmStart | None = None
     seed: int = 42
     storage: str = DEFAULT_STORAGE
     tracking_uri: str = DEFAULT_TRACKING_URI
-    compute: ComputeConfig = Field(default_factory=ComputeConfig)
-    cost: CostConfig = Field(default_factory=CostConfig)
-    roi: RoiConfig = Field(default_factory=RoiConfig)
+    compute: ComputeConfig = Field(default_factory=lambda: ComputeConfig())
+    cost: CostConfig = Field(default_factory=lambda: CostConfig())
+    roi: RoiConfig = Field(default_factory=lambda: RoiConfig())
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -168,7 +168,7 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
     function = getattr(module, attr, None)
     if not callable(function):
         raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def build_objective(

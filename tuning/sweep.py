@@ -333,10 +333,10 @@ class _Sweep:
         for trial in self.trials():
             if trial.state in (TrialState.RUNNING, TrialState.WAITING) or trial.user_attrs.get("surplus"):
                 continue
-            run = runs.get(trial.number)
-            if run is not None and run.status != "RUNNING":
+            found = runs.get(trial.number)
+            if found is not None and found.status != "RUNNING":
                 continue
-            notes.append(self._recover_run(trial, run))
+            notes.append(self._recover_run(trial, found))
         return notes
 
     def _recover_run(self, trial: FrozenTrial, run: TrialRun | None) -> str:
@@ -483,8 +483,8 @@ class _Sweep:
         trial.set_user_attr("cost_usd_estimated", str(cost))
         if error is not None:
             trial.set_user_attr("error", error[:2000])
-        if state == TrialState.COMPLETE:
-            values: list[float] | float = [value, float(cost)] if self.multi_objective else value  # type: ignore[list-item]
+        if state == TrialState.COMPLETE and value is not None:
+            values: list[float] | float = [value, float(cost)] if self.multi_objective else value
             frozen = self.study.tell(trial, values)
         else:
             frozen = self.study.tell(trial, state=state)
