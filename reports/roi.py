@@ -11,7 +11,7 @@ net benefit. Every figure here is a ``Decimal``; nothing is a float until it is 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -369,7 +369,3 @@ def plain_quality(counts: Confusion, positive_name: str) -> list[str]:
     elif alerts:
         sentences.append("None of its alerts on the test set was a false alarm.")
     return sentences
-
-
-def as_mapping(values: Mapping[str, Decimal | None]) -> dict[str, str | None]:
-    return {k: (None if v is None else str(v)) for k, v in values.items()}

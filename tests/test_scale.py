@@ -214,3 +214,26 @@ def test_optuna_dashboard_shows_the_study(tmp_path: Path, pg_storage: str) -> No
         assert '"study_name": "dashboard"' in body or '"study_name":"dashboard"' in body
     finally:
         stop_group(dashboard)
+
+
+def test_a_worker_on_another_machine_that_went_silent_is_failed_by_heartbeat(tmp_path: Path, pg_storage: str) -> None:
+    from tuning.storage import GRACE_SECONDS, open_storage
+
+    config = _config(tmp_path, "silent")
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = ["--config", str(config), "--storage", pg_storage, "--tracking-uri", tracking]
+    _finish([_start(tmp_path, *args, "--trials", "2")])
+    # A worker elsewhere took trial 2, beat once, and vanished: no process here to check.
+    storage = open_storage(pg_storage)
+    study = optuna.load_study(study_name="silent", storage=storage)
+    lost = study.ask()
+    lost.set_user_attr("worker", "another-machine:4242")
+    storage.record_heartbeat(lost._trial_id)
+    time.sleep(GRACE_SECONDS + 2)
+    _finish([_start(tmp_path, *args, "--trials", "4")])
+    study = _check_record(pg_storage, tracking, "silent", 4)
+    assert study.trials[lost.number].state == optuna.trial.TrialState.FAIL
+    client = MlflowClient(tracking)
+    exp = client.get_experiment_by_name("silent")
+    [run] = client.search_runs([exp.experiment_id], filter_string=f"tags.`tracker.trial_number` = '{lost.number}'")
+    assert run.info.status == "FAILED"

@@ -308,9 +308,6 @@ class RunStore:
         out.sort(key=lambda r: r.number)
         return out
 
-    def running_trial_runs(self, experiment_id: str, parent_run_id: str) -> list[TrialRun]:
-        return self.trial_runs(experiment_id, parent_run_id, status="RUNNING")
-
     # -- artifacts and the registry ----------------------------------------------------------
 
     def log_predictions(self, run_id: str, predictions: Mapping[str, pd.DataFrame]) -> None:
