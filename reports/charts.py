@@ -55,7 +55,7 @@ def progress_chart(
     xs: Sequence[float], values: Sequence[float | None], *, maximize: bool, xlabel: str, ylabel: str
 ) -> str:
     """Each trial's value as a dot, and the best so far as a step line."""
-    fig, ax = _figure(6.4, 2.4)
+    fig, ax = _figure(6.4, 2.1)
     points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
     if points:
         # Thousands of dots as vector paths make a PDF slow to draw and to open: past a few

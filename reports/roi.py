@@ -37,7 +37,8 @@ CENT = Decimal("0.01")
 
 
 def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
+    rounded = value.quantize(CENT, ROUND_HALF_UP)
+    return rounded.copy_abs() if rounded == 0 else rounded  # no "-0.00" on a page
 
 
 @dataclass(frozen=True)
