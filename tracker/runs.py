@@ -11,6 +11,8 @@ what keeps the tracking overhead per trial small on an SQLite store.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -345,7 +347,8 @@ class RunStore:
         trusted = _own_types(model)
         mlflow.set_tracking_uri(self.tracking_uri)
         # Resuming the run attaches the logged model to it; the context ends it FINISHED again.
-        with mlflow.start_run(run_id=run_id):
+        # MLflow prints its own "Successfully registered" lines; the sweep's summary says it once.
+        with mlflow.start_run(run_id=run_id), contextlib.redirect_stderr(io.StringIO()):
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
