@@ -55,7 +55,7 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
     rng = random.Random(3)
     start = time.time() - trials * 2
     for number in range(trials):
-        handle = recorder.start(experiment_id, parent, number, start_time=start + number, tags={"project": "bench"})
+        recorder.start(experiment_id, parent, number, start_time=start + number, tags={"project": "bench"})
         score = rng.random()
         metrics = {
             f"{part}_{name}": score
@@ -64,7 +64,7 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
         }
         metrics.update(duration_seconds=1.0, cost_usd_estimated=0.000064)
         recorder.finish(
-            handle,
+            number,
             status="FINISHED",
             state="COMPLETE",
             end_time=start + number + 1,

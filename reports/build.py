@@ -102,9 +102,8 @@ def build_report(
         analysis = _classify(test, val, inputs, store, settings)
     else:
         analysis = _regress(test, best, inputs, store, settings)
-    result: model.RoiResult = analysis.pop("_result")
-    uncertainty: model.Uncertainty = analysis.pop("_uncertainty")
-    figure, sensitivities = analysis.pop("_sensitivity")
+    result, uncertainty = analysis.result, analysis.uncertainty
+    figure, sensitivities = analysis.sensitivity
     decision, reason = model.recommend(result, uncertainty)
     generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
 
@@ -138,7 +137,7 @@ def build_report(
     data: dict[str, Any] = {
         "schema": "tracker.roi-report/1",
         "headline": headline,
-        "quality_in_words": analysis.pop("words"),
+        "quality_in_words": analysis.words,
         "value_model": {
             "task": task,
             "currency": inputs.currency,
@@ -146,7 +145,7 @@ def build_report(
             "predictions_per_month": str(inputs.predictions_per_month),
             "running_cost_per_month": money(inputs.running_cost_per_month),
             "baseline": _baseline_name(settings),
-            **analysis.pop("values"),
+            **analysis.values,
             "value_per_prediction_model": money(result.value_per_prediction_model),
             "value_per_prediction_baseline": money(result.value_per_prediction_baseline),
             "uplift_per_prediction": money(result.uplift_per_prediction),
@@ -163,7 +162,7 @@ def build_report(
             "break_even_predictions_per_month": ratio(result.break_even_predictions_per_month),
             "break_even_note": result.break_even_reason,
         },
-        **analysis,
+        **analysis.sections,
         "uncertainty": {
             "method": "seeded bootstrap over the test predictions",
             "replicates": uncertainty.replicates,
@@ -290,9 +289,21 @@ def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFram
 # -- the value model ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Analysis:
+    """What the value model found, for either task; ``sections`` go into the JSON as they are."""
+
+    result: model.RoiResult
+    uncertainty: model.Uncertainty
+    sensitivity: tuple[str, list[model.Sensitivity]]
+    words: list[str]
+    values: dict[str, Any]
+    sections: dict[str, Any]
+
+
 def _classify(
     test: pd.DataFrame, val: pd.DataFrame, inputs: model.RoiInputs, store: RunStore, settings: Settings
-) -> dict[str, Any]:
+) -> _Analysis:
     from tracker.metrics import classification_metrics
 
     y_true = [int(v) for v in test["y_true"]]
@@ -301,14 +312,9 @@ def _classify(
     outcomes = model.outcomes_of(y_true, scores, threshold)
     at_half = model.count_outcomes(model.outcomes_of(y_true, scores, 0.5))
     baseline_frame = _baseline_predictions(store, settings, test)
-    if baseline_frame is None:
-        base_outcomes = ["fn" if y == 1 else "tn" for y in y_true]
-        base_pred = [0] * len(y_true)
-    else:
-        base_pred = [int(v) for v in baseline_frame["y_pred"]]
-        base_outcomes = [
-            ("tp" if p else "fn") if y == 1 else ("fp" if p else "tn") for y, p in zip(y_true, base_pred, strict=True)
-        ]
+    # No model flags nobody; another model's own decisions are its 0/1 predictions.
+    base_pred = [0] * len(y_true) if baseline_frame is None else [int(v) for v in baseline_frame["y_pred"]]
+    base_outcomes = model.outcomes_of(y_true, base_pred, 0.5)
     counts = model.count_outcomes(outcomes)
     base = model.count_outcomes(base_outcomes)
 
@@ -336,19 +342,15 @@ def _classify(
         }
         for name in ("tp", "fp", "fn", "tn")
     }
-    return {
-        "_result": result,
-        "_uncertainty": uncertainty,
-        "_sensitivity": sens,
-        "words": model.plain_quality(counts, settings.roi.positive_name),
-        "values": {
-            "value_per_outcome": {
-                "true_positive": money(inputs.value_tp),
-                "false_positive": money(inputs.value_fp),
-                "false_negative": money(inputs.value_fn),
-                "true_negative": money(inputs.value_tn),
-            },
+    values = {
+        "value_per_outcome": {
+            "true_positive": money(inputs.value_tp),
+            "false_positive": money(inputs.value_fp),
+            "false_negative": money(inputs.value_fn),
+            "true_negative": money(inputs.value_tn),
         },
+    }
+    sections = {
         "decision": {
             "threshold": str(round(threshold, 6)),
             "chosen_on": "validation predictions, to maximise expected value",
@@ -363,11 +365,11 @@ def _classify(
         },
         "quality": _quality_rows(model_metrics, val_metrics, baseline_metrics, "classification"),
     }
+    words = model.plain_quality(counts, settings.roi.positive_name)
+    return _Analysis(result, uncertainty, sens, words, values, sections)
 
 
-def _regress(
-    test: pd.DataFrame, best: Any, inputs: model.RoiInputs, store: RunStore, settings: Settings
-) -> dict[str, Any]:
+def _regress(test: pd.DataFrame, best: Any, inputs: model.RoiInputs, store: RunStore, settings: Settings) -> _Analysis:
     from tracker.metrics import regression_metrics
 
     y_true = [float(v) for v in test["y_true"]]
@@ -383,28 +385,20 @@ def _regress(
     model_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, y_pred, strict=True)]
     base_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, base_pred, strict=True)]
     n = len(y_true)
+    model_total, base_total = sum(model_err, Decimal(0)), sum(base_err, Decimal(0))
 
     def evaluate(rows: list[int]) -> model.RoiResult:
         return model.regression_roi(
             sum((model_err[i] for i in rows), Decimal(0)), sum((base_err[i] for i in rows), Decimal(0)), n, inputs
         )
 
-    result = model.regression_roi(sum(model_err, Decimal(0)), sum(base_err, Decimal(0)), n, inputs)
+    result = model.regression_roi(model_total, base_total, n, inputs)
     uncertainty = model.bootstrap(n, evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed)
-    sens = model.sensitivity(
-        lambda i: model.regression_roi(sum(model_err, Decimal(0)), sum(base_err, Decimal(0)), n, i), inputs
-    )
-    model_metrics = regression_metrics(y_true, y_pred)
-    mae_model = sum(model_err, Decimal(0)) / n
-    mae_base = sum(base_err, Decimal(0)) / n
-    return {
-        "_result": result,
-        "_uncertainty": uncertainty,
-        "_sensitivity": sens,
-        "words": [f"Its predictions are off by {mae_model:.3g} on average, against {mae_base:.3g} without it."],
-        "values": {"value_per_unit_error": money(inputs.value_per_unit_error)},
-        "quality": _quality_rows(model_metrics, {}, regression_metrics(y_true, base_pred), "regression"),
-    }
+    sens = model.sensitivity(lambda i: model.regression_roi(model_total, base_total, n, i), inputs)
+    quality = _quality_rows(regression_metrics(y_true, y_pred), {}, regression_metrics(y_true, base_pred), "regression")
+    words = [f"Its predictions are off by {model_total / n:.3g} on average, against {base_total / n:.3g} without it."]
+    values = {"value_per_unit_error": money(inputs.value_per_unit_error)}
+    return _Analysis(result, uncertainty, sens, words, values, {"quality": quality})
 
 
 DEFINITIONS = {

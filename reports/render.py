@@ -73,11 +73,7 @@ def render_html(report: Report, *, paper: str = "a4") -> str:
     )
 
 
-class _Refusals(list[str]):
-    pass
-
-
-def _fetcher(refused: _Refusals) -> Any:
+def _fetcher(refused: list[str]) -> Any:
     from weasyprint.urls import URLFetcher
 
     class NothingFetcher(URLFetcher):
@@ -98,7 +94,7 @@ def render_pdf(html: str, report: Report, *, on_refused: Callable[[str], None] |
 
     from weasyprint import HTML, Attachment
 
-    refused = _Refusals()
+    refused: list[str] = []
     fetcher = _fetcher(refused)
     # WeasyPrint logs each refused URL as a warning; they are reported once, below.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)

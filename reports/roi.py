@@ -178,15 +178,17 @@ def regression_roi(model_abs_error: Decimal, baseline_abs_error: Decimal, n: int
 # -- binary decisions ------------------------------------------------------------------------
 
 
-def confusion_at(y_true: Sequence[int], y_score: Sequence[float], threshold: float) -> Confusion:
-    tp = fp = fn = tn = 0
+def outcomes_of(y_true: Sequence[int], y_score: Sequence[float], threshold: float) -> list[str]:
+    """Each prediction's outcome (``"tp"``, ``"fp"``, ``"fn"``, ``"tn"``) when scores at or above ``threshold`` flag."""
+    out = []
     for truth, score in zip(y_true, y_score, strict=True):
         flagged = score >= threshold
-        if truth == 1:
-            tp, fn = (tp + 1, fn) if flagged else (tp, fn + 1)
-        else:
-            fp, tn = (fp + 1, tn) if flagged else (fp, tn + 1)
-    return Confusion(tp, fp, fn, tn)
+        out.append(("tp" if flagged else "fn") if truth == 1 else ("fp" if flagged else "tn"))
+    return out
+
+
+def confusion_at(y_true: Sequence[int], y_score: Sequence[float], threshold: float) -> Confusion:
+    return count_outcomes(outcomes_of(y_true, y_score, threshold))
 
 
 def best_threshold(y_true: Sequence[int], y_score: Sequence[float], inputs: RoiInputs) -> float:
@@ -270,14 +272,6 @@ def count_outcomes(outcomes: Sequence[str], rows: Sequence[int] | None = None) -
     for i in rows if rows is not None else range(len(outcomes)):
         tallies[outcomes[i]] += 1
     return Confusion(**tallies)
-
-
-def outcomes_of(y_true: Sequence[int], y_score: Sequence[float], threshold: float) -> list[str]:
-    out = []
-    for truth, score in zip(y_true, y_score, strict=True):
-        flagged = score >= threshold
-        out.append(("tp" if flagged else "fn") if truth == 1 else ("fp" if flagged else "tn"))
-    return out
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -222,18 +223,12 @@ def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> No
     if summary.champion_version:
         click.echo(f"  champion: model {summary.experiment!r} version {summary.champion_version} (alias champion)")
     click.echo(
-        f"  estimated cost: {summary.cost_usd_estimated.quantize(_quantum())} USD (estimated, "
+        f"  estimated cost: {summary.cost_usd_estimated.quantize(Decimal('0.0001'))} USD (estimated, "
         f"{settings.compute.instance_count} x {settings.compute.instance_type} at {hourly} USD/h)"
     )
     for note in summary.notes:
         click.echo(f"  note: {note}")
     click.echo(f"Open the UI: python -m tracker ui --tracking-uri {summary.tracking_uri}")
-
-
-def _quantum() -> Any:
-    from decimal import Decimal
-
-    return Decimal("0.0001")
 
 
 def _fmt(value: Any) -> str:

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLE_SWEEP",
     "ROLE_TRIAL",
-    "RunHandle",
     "RunStore",
     "TrialRecorder",
     "TrialRun",
@@ -375,15 +374,6 @@ class RunStore:
         return str(version.run_id) if version.run_id else None
 
 
-class RunHandle:
-    """A trial's run as the sweep holds it; the writer process knows its run ID."""
-
-    __slots__ = ("number",)
-
-    def __init__(self, number: int) -> None:
-        self.number = number
-
-
 class TrialRecorder:
     """Writes trial runs from a separate process, in order, so training never waits on the store.
 
@@ -414,15 +404,16 @@ class TrialRecorder:
 
     def start(
         self, experiment_id: str, parent_run_id: str, number: int, *, start_time: float, tags: Mapping[str, str]
-    ) -> RunHandle:
+    ) -> None:
+        """Open trial ``number``'s run; the writer keeps its run ID, keyed by the number."""
         self._send(
             ("start", number, (experiment_id, parent_run_id, number), {"start_time": start_time, "tags": dict(tags)})
         )
-        return RunHandle(number)
 
-    def finish(self, handle: RunHandle, **fields: Any) -> None:
+    def finish(self, number: int, **fields: Any) -> None:
+        """Close trial ``number``'s run with its params, metrics, steps and end state."""
         fields["params"] = dict(fields.get("params") or {})
-        self._send(("finish", handle.number, (), fields))
+        self._send(("finish", number, (), fields))
 
     def _send(self, message: tuple[Any, ...] | None) -> None:
         import pickle

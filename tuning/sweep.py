@@ -15,6 +15,7 @@ that looks (its process is gone on this host, or its Optuna heartbeat went silen
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import os
@@ -448,7 +449,7 @@ class _Sweep:
 
     def run_trial(self, trial: optuna.Trial) -> TrialState:
         start = time.time()
-        handle = self.recorder.start(
+        self.recorder.start(
             self.experiment_id,
             self.parent_run_id,
             trial.number,
@@ -490,7 +491,7 @@ class _Sweep:
             frozen = self.study.tell(trial, state=state)
         steps = {self.metric_key: sorted(frozen.intermediate_values.items()) or list(outcome_steps)}
         self.recorder.finish(
-            handle,
+            trial.number,
             status="KILLED" if interrupted else status_for_state(state.name),
             state=state.name,
             end_time=time.time(),
@@ -595,13 +596,7 @@ class _Sweep:
         if summary.pareto:
             tags["tracker.pareto_trials"] = ",".join(map(str, summary.pareto))
         self.runs.close_sweep_run(self.parent_run_id, status=status, metrics=metrics, tags=tags)
-        return _replace(summary, champion_version=champion, notes=tuple(notes))
-
-
-def _replace(summary: SweepSummary, **changes: Any) -> SweepSummary:
-    import dataclasses
-
-    return dataclasses.replace(summary, **changes)
+        return dataclasses.replace(summary, champion_version=champion, notes=tuple(notes))
 
 
 class _Heartbeat:
