@@ -35,7 +35,8 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
 
     import pandas as pd
 
-    from tracker.runs import RunStore, TrialRecorder
+    from tracker.runs import RunStore
+    from tracker.writer import TrialRecorder
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     store = RunStore.open(uri)
@@ -44,12 +45,10 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
         experiment_id,
         "bench",
         params={"strategy": "random", "max_trials": trials},
-        tags={
-            "project": "bench",
-            "tracker.metric": "val_f1",
-            "tracker.direction": "maximize",
-            "tracker.task": "classification",
-        },
+        tags={"project": "bench"},
+        metric_key="val_f1",
+        direction="maximize",
+        task="classification",
     )
     recorder = TrialRecorder(store)
     rng = random.Random(3)
@@ -88,8 +87,7 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
         for part, i in (("val", 0), ("test", n))
     }
     store.log_predictions(best.run_id, frames)
-    store.client.set_tag(parent, "tracker.best_run_id", best.run_id)
-    store.client.set_terminated(parent)
+    store.close_sweep_run(parent, status="FINISHED", metrics={}, stop_reason="benchmark", best_run_id=best.run_id)
     return uri, "bench"
 
 

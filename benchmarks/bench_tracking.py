@@ -57,33 +57,42 @@ def _objective_config() -> Any:
 
 
 class NullRunStore:
-    """The same interface as tracker.runs.RunStore, writing nothing."""
+    """A ``tracker.runs.RunRecord`` that writes nothing: the untracked side of the comparison."""
 
     tracking_uri = "none"
 
-    def ensure_experiment(self, name: str, tags: Any = None) -> str:
+    def ensure_experiment(self, name: str) -> str:
         return "0"
 
-    def find_sweep_run(self, experiment_id: str, study: str) -> str:
+    def find_sweep_run(self, experiment_id: str, study: str) -> str | None:
         return "parent"
+
+    def create_sweep_run(self, experiment_id: str, study: str, **fields: Any) -> str:
+        return "parent"
+
+    def close_sweep_run(self, run_id: str, **fields: Any) -> None:
+        return None
 
     def start_trial_run(self, *args: Any, **kwargs: Any) -> str:
         return "run"
 
-    def finish_trial_run(self, *args: Any, **kwargs: Any) -> None:
+    def finish_trial_run(self, run_id: str, **fields: Any) -> None:
         return None
 
-    def trial_runs(self, *args: Any, **kwargs: Any) -> list[Any]:
+    def mark_run(self, run_id: str, **fields: Any) -> None:
+        return None
+
+    def trial_runs(self, experiment_id: str, parent_run_id: str, *, status: str | None = None) -> list[Any]:
         return []
 
 
 class NullRecorder:
-    """The same interface as tracker.runs.TrialRecorder, writing nothing."""
+    """A ``tracker.writer.TrialWriter`` that writes nothing."""
 
     def start(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def finish(self, *args: Any, **kwargs: Any) -> None:
+    def finish(self, number: int, **fields: Any) -> None:
         return None
 
     def flush(self) -> None:
@@ -127,8 +136,10 @@ def run_callback_side(folder: Path, template: Path, trials: int, *, tracked: boo
 
 def run_tracker_side(folder: Path, template: Path, trials: int, *, tracked: bool) -> float:
     from tracker.config import load_settings
-    from tracker.runs import RunStore, TrialRecorder
-    from tuning.sweep import _Sweep
+    from tracker.runs import RunStore
+    from tracker.writer import TrialRecorder
+    from tuning.loop import work
+    from tuning.setup import open_sweep
 
     uri = _fresh_mlflow_store(template, folder)
     settings = load_settings(
@@ -143,13 +154,13 @@ def run_tracker_side(folder: Path, template: Path, trials: int, *, tracked: bool
         }
     )
     start = time.perf_counter()
-    runs = RunStore.open(uri) if tracked else NullRunStore()
-    recorder = TrialRecorder(runs) if tracked else NullRecorder()  # type: ignore[arg-type]
-    sweep = _Sweep(settings, hourly_usd=Decimal("0.23"), runs=runs, recorder=recorder)  # type: ignore[arg-type]
-    sweep.work(lambda event: None, started=time.monotonic())
-    sweep.recorder.flush()  # every run written: the timing includes the whole record
+    record = RunStore.open(uri) if tracked else NullRunStore()
+    recorder = TrialRecorder(record) if tracked else NullRecorder()
+    sweep = open_sweep(settings, hourly_usd=Decimal("0.23"), worker_index=0, record=record, recorder=recorder)
+    work(sweep, lambda event: None, started=time.monotonic())
+    recorder.flush()  # every run written: the timing includes the whole record
     elapsed = time.perf_counter() - start
-    sweep.recorder.close()
+    recorder.close()
     return elapsed
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from cost.table import SpendTable
 from tracker.errors import UsageError
@@ -20,6 +21,15 @@ class Attribution:
     experiment: str
     total: Decimal
     parts: tuple[tuple[str, int, Decimal], ...]  # (run_id, trial number, amount)
+    metric: str = METRIC
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "metric": self.metric,
+            "total": str(self.total),
+            "runs": [{"run_id": r, "trial": n, "amount": str(a)} for r, n, a in self.parts],
+        }
 
 
 def attribute_spend(table: SpendTable, store: RunStore, experiment: str) -> Attribution:
@@ -30,7 +40,7 @@ def attribute_spend(table: SpendTable, store: RunStore, experiment: str) -> Attr
     runs = [
         run
         for parent in store.sweep_runs(experiment_id)
-        for run in store.trial_runs(experiment_id, parent.info.run_id)
+        for run in store.trial_runs(experiment_id, parent.run_id)
         if run.duration_seconds is not None
     ]
     if not runs:

@@ -40,9 +40,9 @@ class EstimateSource:
         counted = 0
         prices: set[str] = set()
         for parent in self.store.sweep_runs(experiment_id):
-            hourly = _price(parent.data.params.get("hourly_usd"), self.hourly_usd)
+            hourly = _price(parent.params.get("hourly_usd"), self.hourly_usd)
             prices.add(str(hourly))
-            for run in self.store.trial_runs(experiment_id, parent.info.run_id):
+            for run in self.store.trial_runs(experiment_id, parent.run_id):
                 if any(run.tags.get(key) != value for key, value in spend_filter.tags):
                     continue
                 if run.start_time is None:

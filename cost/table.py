@@ -9,16 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from tracker.errors import UsageError
+from tracker.money import exact_text
 
-__all__ = ["SpendFilter", "SpendRow", "SpendTable", "money"]
-
-
-def money(value: Decimal) -> str:
-    """An exact decimal string: no exponent, no float on the way."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
+__all__ = ["SpendFilter", "SpendRow", "SpendTable", "merge_rows"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +30,7 @@ class SpendRow:
             "period_start": self.period_start.isoformat(),
             "period_end": self.period_end.isoformat(),
             "service": self.service,
-            "amount": money(self.amount),
+            "amount": exact_text(self.amount),
             "currency": self.currency,
             "estimated": self.estimated,
         }
@@ -127,12 +120,34 @@ class SpendTable:
             "source": self.source,
             "filter": self.filter.to_json(),
             "currency": self.currency,
-            "total": money(self.total),
+            "total": exact_text(self.total),
             "estimated": self.estimated,
             "details": dict(self.details),
             "notes": list(self.notes),
             "rows": [row.to_json() for row in self.rows],
         }
+
+    def to_csv(self) -> str:
+        """One line per row, amounts exact, with a header; what ``tracker cost --format csv`` prints."""
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["period_start", "period_end", "service", "amount", "currency", "estimated"])
+        for row in self.rows:
+            item = row.to_json()
+            writer.writerow(
+                [
+                    item["period_start"],
+                    item["period_end"],
+                    item["service"],
+                    item["amount"],
+                    item["currency"],
+                    str(row.estimated).lower(),
+                ]
+            )
+        return buffer.getvalue()
 
 
 def merge_rows(rows: list[SpendRow]) -> tuple[SpendRow, ...]:

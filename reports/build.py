@@ -11,23 +11,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from reports import roi as model
+from reports import roi
+from reports.charts import progress_chart, tornado_chart
 from tracker.errors import ConfigError, TrackerError, UsageError
+from tracker.metrics import classification_metrics, regression_metrics
+from tracker.money import cents, cents_text, exact_text
+from tracker.runs import RunStore, SweepRun, TrialRun
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cost.table import SpendTable
     from tracker.config import Settings
-    from tracker.runs import RunStore, TrialRun
 
 __all__ = ["Report", "build_report"]
 
 RATIO = Decimal("0.0001")
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(model.cents(value))
 
 
 def ratio(value: Decimal | None) -> str | None:
@@ -35,7 +34,7 @@ def ratio(value: Decimal | None) -> str | None:
 
 
 def percent(value: Decimal | None) -> str | None:
-    return None if value is None else str(model.cents(value * 100))
+    return None if value is None else str(cents(value * 100))
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,22 @@ class Report:
         return dict(self.data["headline"])
 
 
+@dataclass(frozen=True)
+class _Gathered:
+    """Everything read for a report: the runs, the best run's predictions, the spend."""
+
+    parent: SweepRun | None
+    best: TrialRun
+    experiment_id: str
+    trials: list[TrialRun]
+    metric_key: str
+    direction: str
+    task: str
+    test: pd.DataFrame
+    val: pd.DataFrame
+    spend: SpendTable
+
+
 def build_report(
     settings: Settings,
     *,
@@ -61,168 +76,185 @@ def build_report(
     check_tags: bool = True,
     now: datetime | None = None,
 ) -> Report:
-    from tracker.runs import RunStore
-
+    """Gather the runs, predictions and spend; compute the value model; every figure in one mapping."""
     store = store or RunStore.open(settings.tracking_uri)
-    parent, best_id, experiment_id = _resolve_runs(store, settings, run_id)
-    trials = store.trial_runs(experiment_id, parent.info.run_id) if parent is not None else []
-    tags = dict(parent.data.tags) if parent is not None else {}
-    best = store.get_run(best_id)
-    metric_key = tags.get("tracker.metric") or _guess_metric(best.data.metrics)
-    direction = tags.get("tracker.direction", "maximize")
-    if metric_key not in best.data.metrics:
+    g = _gather(store, settings, run_id, spend, refresh=refresh, check_tags=check_tags)
+    inputs = _inputs(settings, g.spend.total if g.spend.rows else None, g.task)
+    if g.task == "classification":
+        analysis = _classify(g.test, g.val, inputs, store, settings)
+    else:
+        analysis = _regress(g.test, g.best, inputs, store, settings)
+    figure, sensitivities = analysis.sensitivity
+    trials_section, charts = _tuning(g, settings)
+    charts["tornado"] = tornado_chart(
+        [(s.assumption, s.low, s.high) for s in sensitivities],
+        analysis.result.roi if figure == "roi" else analysis.result.net_benefit,
+        xlabel="ROI" if figure == "roi" else f"net benefit ({inputs.currency})",
+    )
+    generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
+    data: dict[str, Any] = {
+        "schema": REPORT_SCHEMA,
+        "headline": _headline(analysis, inputs, g.spend),
+        "quality_in_words": analysis.words,
+        "value_model": _value_model(analysis, inputs, settings, g.task),
+        **analysis.sections,
+        "uncertainty": _uncertainty(analysis.uncertainty),
+        "sensitivity": _sensitivity(figure, sensitivities),
+        "tuning": trials_section,
+        "spend": _spend_section(g.spend, g.trials),
+        "provenance": _provenance(settings, store, g, generated),
+    }
+    return Report(data, charts, g.parent.run_id if g.parent is not None else None)
+
+
+REPORT_SCHEMA = "tracker.roi-report/1"
+
+
+def _gather(
+    store: RunStore,
+    settings: Settings,
+    run_id: str | None,
+    spend: SpendTable | None,
+    *,
+    refresh: bool,
+    check_tags: bool,
+) -> _Gathered:
+    parent, best, experiment_id = _resolve_runs(store, settings, run_id)
+    trials = store.trial_runs(experiment_id, parent.run_id) if parent is not None else []
+    metric_key = (parent.metric_key if parent is not None else None) or _guess_metric(best.metrics)
+    if metric_key not in best.metrics:
         raise TrackerError(
-            f"the objective metric {metric_key} is missing from run {best_id}; was the sweep interrupted?"
+            f"the objective metric {metric_key} is missing from run {best.run_id}; was the sweep interrupted?"
         )
-    test = store.load_predictions(best_id, "test")
-    val = store.load_predictions(best_id, "val")
+    test = store.load_predictions(best.run_id, "test")
+    val = store.load_predictions(best.run_id, "val")
     if test is None or val is None:
         raise TrackerError(
-            f"run {best_id} has no predictions/test.parquet and predictions/val.parquet; the report needs the "
+            f"run {best.run_id} has no predictions/test.parquet and predictions/val.parquet; the report needs the "
             "champion of a built-in trainer (a function objective logs no predictions)"
         )
     if spend is None:
         from cost.service import fetch_spend
 
         spend = fetch_spend(settings, refresh=refresh, check_tags=check_tags)
-    roi_config = settings.roi
-    spend_currency = spend.currency
-    if spend.rows and spend_currency != roi_config.currency:
+    if spend.rows and spend.currency != settings.roi.currency:
         raise UsageError(
-            f"roi.currency is {roi_config.currency} but the spend is in {spend_currency}; "
+            f"roi.currency is {settings.roi.currency} but the spend is in {spend.currency}; "
             "set roi.currency to match, or choose the spend with --currency"
         )
-    development = spend.total if spend.rows else None
     binary = "y_score" in test.columns
-    task = "classification" if binary else tags.get("tracker.task", "regression")
+    task = "classification" if binary else ((parent.task if parent is not None else None) or "regression")
     if task == "classification" and not binary:
         raise UsageError("the value model needs a binary classifier or a regression; this model has more classes")
-    inputs = _inputs(settings, development, task)
-    if task == "classification":
-        analysis = _classify(test, val, inputs, store, settings)
-    else:
-        analysis = _regress(test, best, inputs, store, settings)
-    result, uncertainty = analysis.result, analysis.uncertainty
-    figure, sensitivities = analysis.sensitivity
-    decision, reason = model.recommend(result, uncertainty)
-    generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
+    direction = parent.direction if parent is not None else "maximize"
+    return _Gathered(parent, best, experiment_id, trials, metric_key, direction, task, test, val, spend)
 
-    headline = {
+
+def _headline(analysis: _Analysis, inputs: roi.RoiInputs, spend: SpendTable) -> dict[str, Any]:
+    result, uncertainty = analysis.result, analysis.uncertainty
+    decision, reason = roi.recommend(result, uncertainty)
+    return {
         "currency": inputs.currency,
         "roi": ratio(result.roi),
         "roi_percent": percent(result.roi),
         "roi_p10_percent": percent(uncertainty.roi_p10),
         "roi_p90_percent": percent(uncertainty.roi_p90),
         "roi_note": result.roi_undefined_reason,
-        "net_benefit": money(result.net_benefit),
-        "net_benefit_p10": money(uncertainty.net_p10),
-        "net_benefit_p90": money(uncertainty.net_p90),
-        "monthly_benefit": money(result.monthly_benefit),
-        "development_cost": money(result.development_cost),
+        "net_benefit": cents_text(result.net_benefit),
+        "net_benefit_p10": cents_text(uncertainty.net_p10),
+        "net_benefit_p90": cents_text(uncertainty.net_p90),
+        "monthly_benefit": cents_text(result.monthly_benefit),
+        "development_cost": cents_text(result.development_cost),
         "development_cost_estimated": spend.estimated,
-        "payback_months": None if result.payback_months is None else str(model.cents(result.payback_months)),
+        "payback_months": cents_text(result.payback_months),
         "payback_note": result.payback_reason,
         "probability_positive": percent(uncertainty.probability_roi_positive),
         "recommendation": decision,
         "reason": reason,
     }
-    trials_section, charts = _tuning(trials, metric_key, direction, settings, tags)
-    from reports.charts import tornado_chart
 
-    charts["tornado"] = tornado_chart(
-        [(s.assumption, s.low, s.high) for s in sensitivities],
-        result.roi if figure == "roi" else result.net_benefit,
-        xlabel="ROI" if figure == "roi" else f"net benefit ({inputs.currency})",
-    )
-    data: dict[str, Any] = {
-        "schema": "tracker.roi-report/1",
-        "headline": headline,
-        "quality_in_words": analysis.words,
-        "value_model": {
-            "task": task,
-            "currency": inputs.currency,
-            "horizon_months": inputs.horizon_months,
-            "predictions_per_month": str(inputs.predictions_per_month),
-            "running_cost_per_month": money(inputs.running_cost_per_month),
-            "baseline": _baseline_name(settings),
-            **analysis.values,
-            "value_per_prediction_model": money(result.value_per_prediction_model),
-            "value_per_prediction_baseline": money(result.value_per_prediction_baseline),
-            "uplift_per_prediction": money(result.uplift_per_prediction),
-            "monthly_benefit": money(result.monthly_benefit),
-            "gross_benefit": money(result.gross_benefit),
-            "development_cost": money(result.development_cost),
-            "running_cost": money(result.running_cost),
-            "total_cost": money(result.total_cost),
-            "net_benefit": money(result.net_benefit),
-            "roi": ratio(result.roi),
-            "roi_note": result.roi_undefined_reason,
-            "payback_months": ratio(result.payback_months),
-            "payback_note": result.payback_reason,
-            "break_even_predictions_per_month": ratio(result.break_even_predictions_per_month),
-            "break_even_note": result.break_even_reason,
-        },
-        **analysis.sections,
-        "uncertainty": {
-            "method": "seeded bootstrap over the test predictions",
-            "replicates": uncertainty.replicates,
-            "seed": uncertainty.seed,
-            "roi_p10": ratio(uncertainty.roi_p10),
-            "roi_p50": ratio(uncertainty.roi_p50),
-            "roi_p90": ratio(uncertainty.roi_p90),
-            "net_benefit_p10": money(uncertainty.net_p10),
-            "net_benefit_p50": money(uncertainty.net_p50),
-            "net_benefit_p90": money(uncertainty.net_p90),
-            "probability_net_benefit_positive": ratio(uncertainty.probability_roi_positive),
-        },
-        "sensitivity": {
-            "figure": figure,
-            "swing": "20%",
-            "rows": [
-                {
-                    "assumption": s.assumption,
-                    "low": ratio(s.low) if figure == "roi" else money(s.low),
-                    "high": ratio(s.high) if figure == "roi" else money(s.high),
-                }
-                for s in sensitivities
-            ],
-        },
-        "tuning": trials_section,
-        "spend": _spend_section(spend, trials),
-        "provenance": _provenance(settings, store, experiment_id, parent, best_id, generated),
+
+def _value_model(analysis: _Analysis, inputs: roi.RoiInputs, settings: Settings, task: str) -> dict[str, Any]:
+    result = analysis.result
+    return {
+        "task": task,
+        "currency": inputs.currency,
+        "horizon_months": inputs.horizon_months,
+        "predictions_per_month": str(inputs.predictions_per_month),
+        "running_cost_per_month": cents_text(inputs.running_cost_per_month),
+        "baseline": _baseline_name(settings),
+        **analysis.values,
+        "value_per_prediction_model": cents_text(result.value_per_prediction_model),
+        "value_per_prediction_baseline": cents_text(result.value_per_prediction_baseline),
+        "uplift_per_prediction": cents_text(result.uplift_per_prediction),
+        "monthly_benefit": cents_text(result.monthly_benefit),
+        "gross_benefit": cents_text(result.gross_benefit),
+        "development_cost": cents_text(result.development_cost),
+        "running_cost": cents_text(result.running_cost),
+        "total_cost": cents_text(result.total_cost),
+        "net_benefit": cents_text(result.net_benefit),
+        "roi": ratio(result.roi),
+        "roi_note": result.roi_undefined_reason,
+        "payback_months": ratio(result.payback_months),
+        "payback_note": result.payback_reason,
+        "break_even_predictions_per_month": ratio(result.break_even_predictions_per_month),
+        "break_even_note": result.break_even_reason,
     }
-    return Report(data, charts, parent.info.run_id if parent is not None else None)
+
+
+def _uncertainty(uncertainty: roi.Uncertainty) -> dict[str, Any]:
+    return {
+        "method": "seeded bootstrap over the test predictions",
+        "replicates": uncertainty.replicates,
+        "seed": uncertainty.seed,
+        "roi_p10": ratio(uncertainty.roi_p10),
+        "roi_p50": ratio(uncertainty.roi_p50),
+        "roi_p90": ratio(uncertainty.roi_p90),
+        "net_benefit_p10": cents_text(uncertainty.net_p10),
+        "net_benefit_p50": cents_text(uncertainty.net_p50),
+        "net_benefit_p90": cents_text(uncertainty.net_p90),
+        "probability_net_benefit_positive": ratio(uncertainty.probability_roi_positive),
+    }
+
+
+def _sensitivity(figure: str, sensitivities: list[roi.Sensitivity]) -> dict[str, Any]:
+    shown = ratio if figure == "roi" else cents_text
+    return {
+        "figure": figure,
+        "swing": "20%",
+        "rows": [{"assumption": s.assumption, "low": shown(s.low), "high": shown(s.high)} for s in sensitivities],
+    }
 
 
 # -- the runs ------------------------------------------------------------------------------------
 
 
-def _resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tuple[Any, str, str]:
+def _resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tuple[SweepRun | None, TrialRun, str]:
+    """(the sweep's parent run, the run reported, the experiment), from ``--run`` or the latest sweep."""
     if run_id is not None:
-        run = store.get_run(run_id)
-        experiment_id = run.info.experiment_id
-        if run.data.tags.get("tracker.role") == "sweep":
-            return run, _best_of(store, run, experiment_id), experiment_id
-        parent_id = run.data.tags.get("mlflow.parentRunId")
-        parent = store.get_run(parent_id) if parent_id else None
-        return parent, run_id, experiment_id
+        run = store.run(run_id)
+        if isinstance(run, SweepRun):
+            return run, _best_of(store, run), run.experiment_id
+        parent = store.sweep_run(run.parent_run_id) if run.parent_run_id else None
+        return parent, run, run.experiment_id
     experiment_id = store.experiment_id(settings.experiment)
     parent = store.latest_sweep_run(experiment_id)
-    return parent, _best_of(store, parent, experiment_id), experiment_id
+    return parent, _best_of(store, parent), experiment_id
 
 
-def _best_of(store: RunStore, parent: Any, experiment_id: str) -> str:
-    best = parent.data.tags.get("tracker.best_run_id")
-    if best:
-        return str(best)
-    metric = parent.data.tags.get("tracker.metric")
-    done = [t for t in store.trial_runs(experiment_id, parent.info.run_id) if t.state == "COMPLETE"]
+def _best_of(store: RunStore, parent: SweepRun) -> TrialRun:
+    if parent.best_run_id:
+        best = store.run(parent.best_run_id)
+        if isinstance(best, TrialRun):
+            return best
+    metric = parent.metric_key
+    done = [t for t in store.trial_runs(parent.experiment_id, parent.run_id) if t.state == "COMPLETE"]
     if not done or metric is None:
         raise UsageError(
-            f"the sweep {parent.info.run_name!r} has no finished runs; run `tracker sweep` until a trial completes"
+            f"the sweep {parent.name!r} has no finished runs; run `tracker sweep` until a trial completes"
         )
-    sign = -1 if parent.data.tags.get("tracker.direction") == "minimize" else 1
-    return max(done, key=lambda t: sign * t.metrics.get(metric, float("-inf") * sign)).run_id
+    sign = -1 if parent.direction == "minimize" else 1
+    return max(done, key=lambda t: sign * t.metrics.get(metric, float("-inf") * sign))
 
 
 def _guess_metric(metrics: dict[str, float]) -> str:
@@ -232,7 +264,7 @@ def _guess_metric(metrics: dict[str, float]) -> str:
     raise TrackerError("the run records no objective metric (val_<metric>); was it made by `tracker sweep`?")
 
 
-def _inputs(settings: Settings, development: Decimal | None, task: str) -> model.RoiInputs:
+def _inputs(settings: Settings, development: Decimal | None, task: str) -> roi.RoiInputs:
     r = settings.roi
     values = r.value_per_outcome
     if task == "classification" and values is None:
@@ -242,7 +274,7 @@ def _inputs(settings: Settings, development: Decimal | None, task: str) -> model
         )
     if task == "regression" and r.value_per_unit_error is None:
         raise ConfigError("roi.value_per_unit_error: required for a regression model (money per unit of error)")
-    return model.RoiInputs(
+    return roi.RoiInputs(
         currency=r.currency,
         horizon_months=r.horizon_months,
         predictions_per_month=r.predictions_per_month,
@@ -277,7 +309,7 @@ def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFram
             raise UsageError(f"roi.baseline: no registered model {value!r} (NAME@alias) in {store.tracking_uri}")
     else:
         run_id = value
-        store.get_run(run_id)
+        store.run(run_id)  # a clear error when there is no such run
     frame = store.load_predictions(run_id, "test")
     if frame is None:
         raise UsageError(f"roi.baseline: run {run_id} has no predictions/test.parquet")
@@ -293,42 +325,40 @@ def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFram
 class _Analysis:
     """What the value model found, for either task; ``sections`` go into the JSON as they are."""
 
-    result: model.RoiResult
-    uncertainty: model.Uncertainty
-    sensitivity: tuple[str, list[model.Sensitivity]]
+    result: roi.RoiResult
+    uncertainty: roi.Uncertainty
+    sensitivity: tuple[str, list[roi.Sensitivity]]
     words: list[str]
     values: dict[str, Any]
     sections: dict[str, Any]
 
 
 def _classify(
-    test: pd.DataFrame, val: pd.DataFrame, inputs: model.RoiInputs, store: RunStore, settings: Settings
+    test: pd.DataFrame, val: pd.DataFrame, inputs: roi.RoiInputs, store: RunStore, settings: Settings
 ) -> _Analysis:
-    from tracker.metrics import classification_metrics
-
     y_true = [int(v) for v in test["y_true"]]
     scores = [float(v) for v in test["y_score"]]
-    threshold = model.best_threshold([int(v) for v in val["y_true"]], [float(v) for v in val["y_score"]], inputs)
-    outcomes = model.outcomes_of(y_true, scores, threshold)
-    at_half = model.count_outcomes(model.outcomes_of(y_true, scores, 0.5))
+    threshold = roi.best_threshold([int(v) for v in val["y_true"]], [float(v) for v in val["y_score"]], inputs)
+    outcomes = roi.outcomes_of(y_true, scores, threshold)
+    at_half = roi.count_outcomes(roi.outcomes_of(y_true, scores, 0.5))
     baseline_frame = _baseline_predictions(store, settings, test)
     # No model flags nobody; another model's own decisions are its 0/1 predictions.
     base_pred = [0] * len(y_true) if baseline_frame is None else [int(v) for v in baseline_frame["y_pred"]]
-    base_outcomes = model.outcomes_of(y_true, base_pred, 0.5)
-    counts = model.count_outcomes(outcomes)
-    base = model.count_outcomes(base_outcomes)
+    base_outcomes = roi.outcomes_of(y_true, base_pred, 0.5)
+    counts = roi.count_outcomes(outcomes)
+    base = roi.count_outcomes(base_outcomes)
 
-    def evaluate(rows: list[int]) -> model.RoiResult:
-        return model.classification_roi(
-            model.count_outcomes(outcomes, rows), model.count_outcomes(base_outcomes, rows), inputs
+    def evaluate(rows: list[int]) -> roi.RoiResult:
+        return roi.classification_roi(
+            roi.count_outcomes(outcomes, rows), roi.count_outcomes(base_outcomes, rows), inputs
         )
 
-    result = model.classification_roi(counts, base, inputs)
-    result_half = model.classification_roi(at_half, base, inputs)
-    uncertainty = model.bootstrap(
+    result = roi.classification_roi(counts, base, inputs)
+    result_half = roi.classification_roi(at_half, base, inputs)
+    uncertainty = roi.bootstrap(
         len(outcomes), evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed
     )
-    sens = model.sensitivity(lambda i: model.classification_roi(counts, base, i), inputs)
+    sens = roi.sensitivity(lambda i: roi.classification_roi(counts, base, i), inputs)
     predicted = [1 if o in ("tp", "fp") else 0 for o in outcomes]
     model_metrics = classification_metrics(y_true, predicted, scores)
     val_predicted = [1 if s >= threshold else 0 for s in val["y_score"]]
@@ -337,26 +367,26 @@ def _classify(
     cells = {
         name: {
             "count": getattr(counts, name),
-            "value_each": money(getattr(inputs, f"value_{name}")),
-            "total": money(getattr(inputs, f"value_{name}") * getattr(counts, name)),
+            "value_each": cents_text(getattr(inputs, f"value_{name}")),
+            "total": cents_text(getattr(inputs, f"value_{name}") * getattr(counts, name)),
         }
         for name in ("tp", "fp", "fn", "tn")
     }
     values = {
         "value_per_outcome": {
-            "true_positive": money(inputs.value_tp),
-            "false_positive": money(inputs.value_fp),
-            "false_negative": money(inputs.value_fn),
-            "true_negative": money(inputs.value_tn),
+            "true_positive": cents_text(inputs.value_tp),
+            "false_positive": cents_text(inputs.value_fp),
+            "false_negative": cents_text(inputs.value_fn),
+            "true_negative": cents_text(inputs.value_tn),
         },
     }
     sections = {
         "decision": {
             "threshold": str(round(threshold, 6)),
             "chosen_on": "validation predictions, to maximise expected value",
-            "value_per_prediction_at_threshold": money(result.value_per_prediction_model),
-            "value_per_prediction_at_0_5": money(result_half.value_per_prediction_model),
-            "net_benefit_at_0_5": money(result_half.net_benefit),
+            "value_per_prediction_at_threshold": cents_text(result.value_per_prediction_model),
+            "value_per_prediction_at_0_5": cents_text(result_half.value_per_prediction_model),
+            "net_benefit_at_0_5": cents_text(result_half.net_benefit),
         },
         "confusion_matrix": {
             "test_rows": counts.n,
@@ -365,21 +395,23 @@ def _classify(
         },
         "quality": _quality_rows(model_metrics, val_metrics, baseline_metrics, "classification"),
     }
-    words = model.plain_quality(counts, settings.roi.positive_name)
+    words = roi.plain_quality(counts, settings.roi.positive_name)
     return _Analysis(result, uncertainty, sens, words, values, sections)
 
 
-def _regress(test: pd.DataFrame, best: Any, inputs: model.RoiInputs, store: RunStore, settings: Settings) -> _Analysis:
-    from tracker.metrics import regression_metrics
-
+def _regress(
+    test: pd.DataFrame, best: TrialRun, inputs: roi.RoiInputs, store: RunStore, settings: Settings
+) -> _Analysis:
     y_true = [float(v) for v in test["y_true"]]
     y_pred = [float(v) for v in test["y_pred"]]
     baseline_frame = _baseline_predictions(store, settings, test)
     if baseline_frame is None:
-        mean = best.data.tags.get("tracker.train_mean")
-        if mean is None:
-            raise TrackerError(f"run {best.info.run_id} has no tracker.train_mean tag for the no-model baseline")
-        base_pred = [float(mean)] * len(y_true)
+        if best.train_mean is None:
+            raise TrackerError(
+                f"run {best.run_id} does not record its training mean, which the no-model baseline predicts; "
+                "rerun the sweep to register its champion again"
+            )
+        base_pred = [best.train_mean] * len(y_true)
     else:
         base_pred = [float(v) for v in baseline_frame["y_pred"]]
     model_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, y_pred, strict=True)]
@@ -387,17 +419,17 @@ def _regress(test: pd.DataFrame, best: Any, inputs: model.RoiInputs, store: RunS
     n = len(y_true)
     model_total, base_total = sum(model_err, Decimal(0)), sum(base_err, Decimal(0))
 
-    def evaluate(rows: list[int]) -> model.RoiResult:
-        return model.regression_roi(
+    def evaluate(rows: list[int]) -> roi.RoiResult:
+        return roi.regression_roi(
             sum((model_err[i] for i in rows), Decimal(0)), sum((base_err[i] for i in rows), Decimal(0)), n, inputs
         )
 
-    result = model.regression_roi(model_total, base_total, n, inputs)
-    uncertainty = model.bootstrap(n, evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed)
-    sens = model.sensitivity(lambda i: model.regression_roi(model_total, base_total, n, i), inputs)
+    result = roi.regression_roi(model_total, base_total, n, inputs)
+    uncertainty = roi.bootstrap(n, evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed)
+    sens = roi.sensitivity(lambda i: roi.regression_roi(model_total, base_total, n, i), inputs)
     quality = _quality_rows(regression_metrics(y_true, y_pred), {}, regression_metrics(y_true, base_pred), "regression")
     words = [f"Its predictions are off by {model_total / n:.3g} on average, against {base_total / n:.3g} without it."]
-    values = {"value_per_unit_error": money(inputs.value_per_unit_error)}
+    values = {"value_per_unit_error": cents_text(inputs.value_per_unit_error)}
     return _Analysis(result, uncertainty, sens, words, values, {"quality": quality})
 
 
@@ -450,11 +482,8 @@ def _fmt(value: float | None) -> str | None:
 # -- tuning, spend, provenance ---------------------------------------------------------------------
 
 
-def _tuning(
-    trials: list[TrialRun], metric_key: str, direction: str, settings: Settings, tags: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    from reports.charts import progress_chart
-
+def _tuning(g: _Gathered, settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    trials, metric_key, direction = g.trials, g.metric_key, g.direction
     counts: dict[str, int] = {}
     for t in trials:
         counts[t.state] = counts.get(t.state, 0) + 1
@@ -491,16 +520,15 @@ def _tuning(
         "direction": direction,
         "trials_by_state": dict(sorted(counts.items())),
         "trials": len(trials),
-        "estimated_cost_usd": money(running),
+        "estimated_cost_usd": cents_text(running),
         "top_trials": top,
-        "parameter_importances": _importances(settings, tags),
-        "stop_reason": tags.get("tracker.stop_reason"),
+        "parameter_importances": _importances(settings, g.parent.study if g.parent is not None else None),
+        "stop_reason": g.parent.stop_reason if g.parent is not None else None,
     }, charts
 
 
-def _importances(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
+def _importances(settings: Settings, study_name: str | None) -> dict[str, str]:
     """fANOVA importances from the Optuna study, when its storage is reachable."""
-    study_name = tags.get("tracker.study")
     if not study_name:
         return {}
     try:
@@ -508,7 +536,6 @@ def _importances(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
 
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             study = optuna.load_study(study_name=study_name, storage=settings.storage)
@@ -524,11 +551,9 @@ def _importances(settings: Settings, tags: dict[str, str]) -> dict[str, str]:
 
 
 def _spend_section(spend: SpendTable, trials: list[TrialRun]) -> dict[str, Any]:
-    from cost.table import money as exact
-
-    by_service = [{"service": k, "amount": money(v)} for k, v in spend.by_service().items()]
+    by_service = [{"service": k, "amount": cents_text(v)} for k, v in spend.by_service().items()]
     by_period = [
-        {"period_start": a.isoformat(), "period_end": b.isoformat(), "amount": money(v)}
+        {"period_start": a.isoformat(), "period_end": b.isoformat(), "amount": cents_text(v)}
         for (a, b), v in spend.by_period().items()
     ]
     # A year of daily rows is for machines (they are all in the JSON); people get months.
@@ -538,15 +563,15 @@ def _spend_section(spend: SpendTable, trials: list[TrialRun]) -> dict[str, Any]:
         months: dict[str, Decimal] = {}
         for (a, _b), v in spend.by_period().items():
             months[a.strftime("%Y-%m")] = months.get(a.strftime("%Y-%m"), Decimal(0)) + v
-        shown = [{"period_start": k, "period_end": "", "amount": money(v)} for k, v in months.items()]
+        shown = [{"period_start": k, "period_end": "", "amount": cents_text(v)} for k, v in months.items()]
         shown_as = "month"
     section: dict[str, Any] = {
         "source": spend.source,
         "filter": spend.filter.to_json(),
         "basis": spend.filter.metric,
         "currency": spend.currency,
-        "total": money(spend.total),
-        "total_exact": exact(spend.total),
+        "total": cents_text(spend.total),
+        "total_exact": exact_text(spend.total),
         "estimated": spend.estimated,
         "estimated_lines": sum(r.estimated for r in spend.rows),
         "by_service": by_service,
@@ -561,18 +586,17 @@ def _spend_section(spend: SpendTable, trials: list[TrialRun]) -> dict[str, Any]:
         # Billed beside estimated: the sweep's own per-trial estimates, already read with the runs.
         estimated = sum((Decimal(str(t.metrics.get("cost_usd_estimated", 0.0))) for t in trials), Decimal(0))
         section["estimated_alongside"] = {
-            "total": money(estimated),
+            "total": cents_text(estimated),
             "currency": "USD",
             "source": "the sweep's estimate from trial durations",
         }
     return section
 
 
-def _provenance(
-    settings: Settings, store: RunStore, experiment_id: str, parent: Any, best_id: str, generated: datetime
-) -> dict[str, Any]:
+def _provenance(settings: Settings, store: RunStore, g: _Gathered, generated: datetime) -> dict[str, Any]:
     from tracker import __version__
 
+    experiment_id, parent, best_id = g.experiment_id, g.parent, g.best.run_id
     uri = store.tracking_uri
     link = None
     if uri.startswith(("http://", "https://")):
@@ -581,10 +605,10 @@ def _provenance(
     return {
         "experiment": settings.experiment,
         "experiment_id": experiment_id,
-        "sweep_run_id": parent.info.run_id if parent is not None else None,
+        "sweep_run_id": parent.run_id if parent is not None else None,
         "best_run_id": best_id,
         "links": {
-            "sweep": f"{link}{parent.info.run_id}" if link and parent is not None else None,
+            "sweep": f"{link}{parent.run_id}" if link and parent is not None else None,
             "best": f"{link}{best_id}" if link else None,
         },
         "tracking_uri": uri,

@@ -9,6 +9,7 @@ so such text is shown as text and never loaded.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -88,21 +89,30 @@ def _fetcher(refused: list[str]) -> Any:
     return NothingFetcher()
 
 
+class _OnlyErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+
 def render_pdf(html: str, report: Report, *, on_refused: Callable[[str], None] | None = None) -> bytes:
     """The PDF of ``html``, with the report's figures attached as ``roi.json``."""
-    import logging
-
     from weasyprint import HTML, Attachment
 
     refused: list[str] = []
     fetcher = _fetcher(refused)
-    # WeasyPrint logs each refused URL as a warning; they are reported once, below.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     figures = json.dumps(report.data, indent=2).encode()
     attachment = Attachment(
         string=figures, name="roi.json", description="Every figure in this report", url_fetcher=fetcher
     )
-    pdf = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).write_pdf(attachments=[attachment])
+    # WeasyPrint logs each refused URL as a warning; they are reported once, below. The
+    # filter is taken off again: the application's logging is the application's.
+    quiet = _OnlyErrors()
+    logger = logging.getLogger("weasyprint")
+    logger.addFilter(quiet)
+    try:
+        pdf = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).write_pdf(attachments=[attachment])
+    finally:
+        logger.removeFilter(quiet)
     if on_refused is not None:
         for url in refused:
             on_refused(url)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 __all__ = [
     "Confusion",
@@ -32,14 +32,6 @@ __all__ = [
     "regression_roi",
     "sensitivity",
 ]
-
-CENT = Decimal("0.01")
-
-
-def cents(value: Decimal) -> Decimal:
-    rounded = value.quantize(CENT, ROUND_HALF_UP)
-    return rounded.copy_abs() if rounded == 0 else rounded  # no "-0.00" on a page
-
 
 @dataclass(frozen=True)
 class Confusion:

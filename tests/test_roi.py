@@ -13,7 +13,6 @@ from reports.roi import (
     RoiInputs,
     best_threshold,
     bootstrap,
-    cents,
     classification_roi,
     confusion_at,
     count_outcomes,
@@ -23,6 +22,7 @@ from reports.roi import (
     regression_roi,
     sensitivity,
 )
+from tracker.money import cents
 
 D = Decimal
 # 200 test predictions: 50 customers left (positives), the model flagged 50 of whom 40 left.

@@ -59,11 +59,10 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
     store = RunStore.open(tracking_uri)
     experiment_id = store.experiment_id(experiment)
     parent = store.latest_sweep_run(experiment_id)
-    tags = parent.data.tags
-    metric_key = tags.get("tracker.metric", "val_score")
-    direction = tags.get("tracker.direction", "maximize")
-    pareto = {int(n) for n in tags.get("tracker.pareto_trials", "").split(",") if n.strip().isdigit()}
-    trials = store.trial_runs(experiment_id, parent.info.run_id)
+    metric_key = parent.metric_key or "val_score"
+    direction = parent.direction
+    pareto = set(parent.pareto_trials)
+    trials = store.trial_runs(experiment_id, parent.run_id)
     sign = -1.0 if direction == "maximize" else 1.0
 
     def order(run: TrialRun) -> tuple[int, float, int]:
@@ -97,4 +96,4 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
         row.update({name: run.params.get(name) for name in param_names})
         row["run_id"] = run.run_id
         rows.append(row)
-    return RunTable(experiment, parent.info.run_id, metric_key, direction, tuple(columns), tuple(rows))
+    return RunTable(experiment, parent.run_id, metric_key, direction, tuple(columns), tuple(rows))

@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 Strategy = Literal["bayesian", "random", "grid", "hyperband"]
-STRATEGIES: tuple[str, ...] = ("bayesian", "random", "grid", "hyperband")
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 

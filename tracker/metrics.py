@@ -26,7 +26,6 @@ __all__ = [
 Task = Literal["classification", "regression"]
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
-CONFUSION_COUNTS = ("tp", "fp", "fn", "tn")
 REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
 OBJECTIVE_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
 _LOWER_IS_BETTER = frozenset({"mse", "rmse", "mae"})

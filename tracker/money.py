@@ -1,14 +1,38 @@
-"""Money helpers shared by the sweep and the cost sources: exact, in Decimal."""
+"""Money, exact: the one place that rounds, splits and writes amounts as text.
+
+Amounts are ``Decimal`` from the source to the page. ``exact_text`` keeps every digit
+(the JSON and CSV of a spend table); ``cents`` rounds half up for a report; nothing here
+goes through a float.
+"""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["CENT", "estimated_cost", "split_by_weight"]
+__all__ = ["CENT", "cents", "cents_text", "estimated_cost", "exact_text", "split_by_weight"]
 
 CENT = Decimal("0.01")
 # Per-trial estimates are kept to a millionth of a dollar: a short trial costs fractions of a cent.
 MICRO = Decimal("0.000001")
+
+
+def exact_text(value: Decimal) -> str:
+    """An exact decimal string: no exponent, no trailing zeros, no float on the way."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def cents(value: Decimal) -> Decimal:
+    """Rounded half up to the cent; never ``-0.00`` on a page."""
+    rounded = value.quantize(CENT, ROUND_HALF_UP)
+    return rounded.copy_abs() if rounded == 0 else rounded
+
+
+def cents_text(value: Decimal | None) -> str | None:
+    """``cents`` as a string, for a report's JSON; ``None`` stays ``None`` (undefined)."""
+    return None if value is None else str(cents(value))
 
 
 def estimated_cost(seconds: float | Decimal, hourly: Decimal) -> Decimal:

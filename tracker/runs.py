@@ -1,9 +1,13 @@
-"""Everything that talks to MLflow: the experiment, the sweep's parent run, one run per trial.
+"""The MLflow record: the only module that knows our tag names, run roles and artifact paths.
 
 Layout (see the design): one experiment per project, opened by the UI in its
 model-training view; one parent run per sweep; one nested run per trial named
 ``trial-<number>``; metrics ``val_<m>``/``test_<m>``; the champion model registered
 with alias ``champion`` and its predictions under ``predictions/``.
+
+Reads return frozen snapshots (:class:`SweepRun`, :class:`TrialRun`), never live MLflow
+``Run`` objects, so no caller reads a tag by its key. :class:`RunRecord` is the part of
+:class:`RunStore` that a sweep writes through; a benchmark or test double satisfies it.
 
 A trial's run is written in three round trips (create, one batch, terminate), which is
 what keeps the tracking overhead per trial small on an SQLite store.
@@ -11,13 +15,11 @@ what keeps the tracking overhead per trial small on an SQLite store.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 from mlflow.exceptions import MlflowException
@@ -30,29 +32,39 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
 
 __all__ = [
-    "ROLE_SWEEP",
-    "ROLE_TRIAL",
+    "RunRecord",
     "RunStore",
-    "TrialRecorder",
+    "SweepRun",
     "TrialRun",
+    "status_for_state",
 ]
 
 # Tag keys of our own; the cost-allocation tags are written under their own names.
-TAG_ROLE = "tracker.role"
-TAG_STUDY = "tracker.study"
-TAG_TRIAL = "tracker.trial_number"
-TAG_STATE = "tracker.state"
-TAG_WORKER = "tracker.worker"
-TAG_ERROR = "tracker.error"
-TAG_METRIC = "tracker.metric"
-TAG_DIRECTION = "tracker.direction"
-TAG_CHAMPION = "tracker.champion"
-ROLE_SWEEP = "sweep"
-ROLE_TRIAL = "trial"
+_TAG_ROLE = "tracker.role"
+_TAG_STUDY = "tracker.study"
+_TAG_TRIAL = "tracker.trial_number"
+_TAG_STATE = "tracker.state"
+_TAG_WORKER = "tracker.worker"
+_TAG_ERROR = "tracker.error"
+_TAG_METRIC = "tracker.metric"
+_TAG_DIRECTION = "tracker.direction"
+_TAG_TASK = "tracker.task"
+_TAG_CHAMPION = "tracker.champion"
+_TAG_TRAIN_MEAN = "tracker.train_mean"
+_TAG_BEST_RUN = "tracker.best_run_id"
+_TAG_STOP_REASON = "tracker.stop_reason"
+_TAG_PARETO = "tracker.pareto_trials"
+_TAG_RECOVERED = "tracker.recovered"
+_TAG_PARENT = "mlflow.parentRunId"
+_TAG_NOTE = "mlflow.note.content"
+_ROLE_SWEEP = "sweep"
+_ROLE_TRIAL = "trial"
 # Tells the MLflow 3 UI to open the experiment in its model-training (runs table) view.
-EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
-EXPERIMENT_KIND = "custom_model_development"
+_EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+_EXPERIMENT_KIND = "custom_model_development"
 _MAX_TAG = 5000
+_PREDICTIONS = "predictions"
+_REPORTS = "reports"
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,13 @@ class TrialRun:
     end_time: int | None
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    # The user's cost-allocation tags (our own tags are fields, not entries here).
     tags: dict[str, str] = field(default_factory=dict)
+    experiment_id: str = ""
+    parent_run_id: str | None = None
+    is_champion: bool = False
+    # The training target's mean, which a regression's no-model baseline predicts.
+    train_mean: float | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -77,6 +95,92 @@ class TrialRun:
         if self.start_time is not None and self.end_time is not None:
             return (self.end_time - self.start_time) / 1000
         return None
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """A snapshot of a sweep's parent run: what was optimised, how it ended, the best trial."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    study: str | None
+    metric_key: str | None
+    direction: str
+    task: str | None
+    best_run_id: str | None
+    stop_reason: str | None
+    pareto_trials: tuple[int, ...]
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class RunRecord(Protocol):
+    """What a sweep writes through and reads back. :class:`RunStore` is the MLflow one."""
+
+    @property
+    def tracking_uri(self) -> str: ...
+
+    def ensure_experiment(self, name: str) -> str: ...
+
+    def find_sweep_run(self, experiment_id: str, study: str) -> str | None: ...
+
+    def create_sweep_run(
+        self,
+        experiment_id: str,
+        study: str,
+        *,
+        params: Mapping[str, Any],
+        tags: Mapping[str, str],
+        metric_key: str = "",
+        direction: str = "maximize",
+        task: str = "custom",
+        note: str = "",
+    ) -> str: ...
+
+    def close_sweep_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        metrics: Mapping[str, float],
+        stop_reason: str = "",
+        best_run_id: str | None = None,
+        pareto_trials: Sequence[int] = (),
+    ) -> None: ...
+
+    def start_trial_run(
+        self,
+        experiment_id: str,
+        parent_run_id: str,
+        number: int,
+        *,
+        start_time: float,
+        tags: Mapping[str, str],
+        study: str | None = None,
+        worker: str | None = None,
+        recovered: str | None = None,
+    ) -> str: ...
+
+    def finish_trial_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        state: str,
+        end_time: float,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        steps: Mapping[str, Sequence[tuple[int, float]]] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def mark_run(self, run_id: str, *, status: str, state: str, error: str) -> None: ...
+
+    def trial_runs(self, experiment_id: str, parent_run_id: str, *, status: str | None = None) -> list[TrialRun]: ...
 
 
 def _ms(seconds: float) -> int:
@@ -90,6 +194,10 @@ def _clip(text: str) -> str:
 def _finite(values: Mapping[str, float]) -> dict[str, float]:
     # MLflow stores NaN but the UI sorts it oddly; an undefined metric is left out instead.
     return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "\\'")
 
 
 class RunStore:
@@ -113,7 +221,7 @@ class RunStore:
 
     # -- experiment ---------------------------------------------------------------------
 
-    def ensure_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
+    def ensure_experiment(self, name: str) -> str:
         """The experiment's id, created (in the model-training view) when it does not exist."""
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
@@ -123,9 +231,8 @@ class RunStore:
                     "or choose another --experiment"
                 )
             return str(experiment.experiment_id)
-        all_tags = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, **(tags or {})}
         try:
-            return str(self.client.create_experiment(name, tags=all_tags))
+            return str(self.client.create_experiment(name, tags={_EXPERIMENT_KIND_TAG: _EXPERIMENT_KIND}))
         except MlflowException:
             # Another worker created it first; theirs is ours.
             experiment = self.client.get_experiment_by_name(name)
@@ -146,7 +253,7 @@ class RunStore:
     def find_sweep_run(self, experiment_id: str, study: str) -> str | None:
         runs = self.client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`{TAG_ROLE}` = '{ROLE_SWEEP}' and tags.`{TAG_STUDY}` = '{_quote(study)}'",
+            filter_string=f"tags.`{_TAG_ROLE}` = '{_ROLE_SWEEP}' and tags.`{_TAG_STUDY}` = '{_quote(study)}'",
             order_by=["attributes.start_time ASC"],
             max_results=1,
         )
@@ -159,28 +266,48 @@ class RunStore:
         *,
         params: Mapping[str, Any],
         tags: Mapping[str, str],
+        metric_key: str = "",
+        direction: str = "maximize",
+        task: str = "custom",
+        note: str = "",
     ) -> str:
-        run = self.client.create_run(
-            experiment_id,
-            run_name=study,
-            tags={**tags, TAG_ROLE: ROLE_SWEEP, TAG_STUDY: study},
-        )
+        """The parent run of study ``study``; ``tags`` are the cost-allocation tags."""
+        own = {_TAG_ROLE: _ROLE_SWEEP, _TAG_STUDY: study, _TAG_DIRECTION: direction, _TAG_TASK: task}
+        if metric_key:
+            own[_TAG_METRIC] = metric_key
+        if note:
+            own[_TAG_NOTE] = note
+        run = self.client.create_run(experiment_id, run_name=study, tags={**tags, **own})
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None])
         return str(run.info.run_id)
 
-    def reopen(self, run_id: str) -> None:
-        self.client.update_run(run_id, status="RUNNING")
-
     def close_sweep_run(
-        self, run_id: str, *, status: str, metrics: Mapping[str, float], tags: Mapping[str, str] | None = None
+        self,
+        run_id: str,
+        *,
+        status: str,
+        metrics: Mapping[str, float],
+        stop_reason: str = "",
+        best_run_id: str | None = None,
+        pareto_trials: Sequence[int] = (),
     ) -> None:
+        """End the parent run with the sweep's figures, why it stopped and which trial won."""
+        tags = {_TAG_STOP_REASON: stop_reason}
+        if best_run_id:
+            tags[_TAG_BEST_RUN] = best_run_id
+        if pareto_trials:
+            tags[_TAG_PARETO] = ",".join(map(str, pareto_trials))
         now = _ms(time.time())
         self.client.log_batch(
             run_id,
             metrics=[Metric(k, v, now, 0) for k, v in _finite(metrics).items()],
-            tags=[RunTag(k, _clip(v)) for k, v in (tags or {}).items()],
+            tags=[RunTag(k, _clip(v)) for k, v in tags.items()],
         )
         self.client.set_terminated(run_id, status=status, end_time=now)
+
+    def set_best_run(self, run_id: str, best_run_id: str) -> None:
+        """Name the winning trial's run on a parent run (for records written by other tools)."""
+        self.client.set_tag(run_id, _TAG_BEST_RUN, best_run_id)
 
     # -- one run per trial -----------------------------------------------------------------
 
@@ -192,18 +319,16 @@ class RunStore:
         *,
         start_time: float,
         tags: Mapping[str, str],
+        study: str | None = None,
+        worker: str | None = None,
+        recovered: str | None = None,
     ) -> str:
+        own = {_TAG_PARENT: parent_run_id, _TAG_ROLE: _ROLE_TRIAL, _TAG_TRIAL: str(number), _TAG_STATE: "RUNNING"}
+        for key, value in ((_TAG_STUDY, study), (_TAG_WORKER, worker), (_TAG_RECOVERED, recovered)):
+            if value is not None:
+                own[key] = value
         run = self.client.create_run(
-            experiment_id,
-            start_time=_ms(start_time),
-            run_name=f"trial-{number}",
-            tags={
-                **tags,
-                "mlflow.parentRunId": parent_run_id,
-                TAG_ROLE: ROLE_TRIAL,
-                TAG_TRIAL: str(number),
-                TAG_STATE: "RUNNING",
-            },
+            experiment_id, start_time=_ms(start_time), run_name=f"trial-{number}", tags={**tags, **own}
         )
         return str(run.info.run_id)
 
@@ -221,19 +346,10 @@ class RunStore:
     ) -> None:
         """Params, final metrics, intermediate steps and the end state in one batch, then the end."""
         stamp = _ms(end_time)
-        batch: list[Metric] = []
-        last_step: dict[str, int] = {}
-        for key, points in (steps or {}).items():
-            for step, value in points:
-                if math.isfinite(value):
-                    batch.append(Metric(key, float(value), stamp, int(step)))
-                    last_step[key] = max(last_step.get(key, -1), int(step))
-        for key, value in _finite(metrics).items():
-            # The final value goes one step past the intermediate ones, so it is the one shown.
-            batch.append(Metric(key, value, stamp, last_step.get(key, -1) + 1))
-        tags = [RunTag(TAG_STATE, state)]
+        batch = _metric_batch(metrics, steps or {}, stamp)
+        tags = [RunTag(_TAG_STATE, state)]
         if error:
-            tags.append(RunTag(TAG_ERROR, _clip(error)))
+            tags.append(RunTag(_TAG_ERROR, _clip(error)))
         params_list = [Param(k, str(v)) for k, v in params.items()]
         # log_batch takes at most 1000 metrics per call.
         for start in range(0, max(len(batch), 1), 1000):
@@ -246,8 +362,15 @@ class RunStore:
 
     def mark_run(self, run_id: str, *, status: str, state: str, error: str) -> None:
         """End a run that its own process could not end (it was killed)."""
-        self.client.log_batch(run_id, tags=[RunTag(TAG_STATE, state), RunTag(TAG_ERROR, _clip(error))])
+        self.client.log_batch(run_id, tags=[RunTag(_TAG_STATE, state), RunTag(_TAG_ERROR, _clip(error))])
         self.client.set_terminated(run_id, status=status)
+
+    def set_train_mean(self, run_id: str, mean: float) -> None:
+        """Keep the training target's mean on a regression trial's run, for its no-model baseline."""
+        self.client.set_tag(run_id, _TAG_TRAIN_MEAN, repr(float(mean)))
+
+    def mark_champion(self, run_id: str) -> None:
+        self.client.set_tag(run_id, _TAG_CHAMPION, "true")
 
     def log_values(self, key: str, values: Mapping[str, float]) -> None:
         """One metric on many runs (``run_id -> value``)."""
@@ -258,38 +381,45 @@ class RunStore:
     def log_report(self, run_id: str, files: Sequence[str], metrics: Mapping[str, float]) -> None:
         """The report's files under ``reports/`` and its headline figures as metrics on the sweep's run."""
         for path in files:
-            self.client.log_artifact(run_id, path, artifact_path="reports")
+            self.client.log_artifact(run_id, path, artifact_path=_REPORTS)
         now = _ms(time.time())
         self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in _finite(metrics).items()])
 
     # -- reading ---------------------------------------------------------------------------
 
-    def sweep_runs(self, experiment_id: str) -> list[Run]:
+    def sweep_runs(self, experiment_id: str) -> list[SweepRun]:
         """The experiment's sweep (parent) runs, newest first."""
-        return list(
-            self.client.search_runs(
-                [experiment_id],
-                filter_string=f"tags.`{TAG_ROLE}` = '{ROLE_SWEEP}'",
-                order_by=["attributes.start_time DESC"],
-                max_results=1000,
-            )
+        runs = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{_TAG_ROLE}` = '{_ROLE_SWEEP}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1000,
         )
+        return [_sweep_run(run) for run in runs]
 
-    def latest_sweep_run(self, experiment_id: str) -> Run:
+    def latest_sweep_run(self, experiment_id: str) -> SweepRun:
         runs = self.sweep_runs(experiment_id)
         if not runs:
             raise UsageError("the experiment has no sweep yet; run `tracker sweep` first")
         return runs[0]
 
-    def get_run(self, run_id: str) -> Run:
+    def run(self, run_id: str) -> SweepRun | TrialRun:
+        """The snapshot of any run of ours: a sweep's parent run or a trial's run."""
         try:
-            return self.client.get_run(run_id)
+            run = self.client.get_run(run_id)
         except MlflowException as exc:
             raise UsageError(f"no run {run_id!r} in {self.tracking_uri}: check the run ID") from exc
+        return _sweep_run(run) if run.data.tags.get(_TAG_ROLE) == _ROLE_SWEEP else _trial_run(run)
+
+    def sweep_run(self, run_id: str) -> SweepRun:
+        run = self.run(run_id)
+        if not isinstance(run, SweepRun):
+            raise UsageError(f"run {run_id} is not a sweep's parent run")
+        return run
 
     def trial_runs(self, experiment_id: str, parent_run_id: str, *, status: str | None = None) -> list[TrialRun]:
-        """Every trial run of one sweep, each a frozen snapshot."""
-        query = f"tags.`mlflow.parentRunId` = '{parent_run_id}'"
+        """Every trial run of one sweep, each a frozen snapshot, by trial number."""
+        query = f"tags.`{_TAG_PARENT}` = '{parent_run_id}'"
         if status:
             query += f" and attributes.status = '{status}'"
         out: list[TrialRun] = []
@@ -320,7 +450,7 @@ class RunStore:
             for part, frame in predictions.items():
                 path = Path(folder) / f"{part}.parquet"
                 frame.to_parquet(path, index=False)
-                self.client.log_artifact(run_id, str(path), artifact_path="predictions")
+                self.client.log_artifact(run_id, str(path), artifact_path=_PREDICTIONS)
 
     def load_predictions(self, run_id: str, part: str) -> pd.DataFrame | None:
         import tempfile
@@ -329,42 +459,10 @@ class RunStore:
 
         with tempfile.TemporaryDirectory() as folder:
             try:
-                path = self.client.download_artifacts(run_id, f"predictions/{part}.parquet", folder)
+                path = self.client.download_artifacts(run_id, f"{_PREDICTIONS}/{part}.parquet", folder)
             except (MlflowException, OSError):
                 return None
             return pd.read_parquet(path)
-
-    def register_champion(
-        self, run_id: str, model: Any, *, model_name: str, input_example: Any, tags: Mapping[str, str]
-    ) -> str:
-        """Log the model with a signature on ``run_id``, register it, point ``champion`` at it."""
-        import mlflow
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-
-        signature = infer_signature(input_example, model.predict(input_example))
-        trusted = _own_types(model)
-        mlflow.set_tracking_uri(self.tracking_uri)
-        # Resuming the run attaches the logged model to it; the context ends it FINISHED again.
-        # MLflow prints its own "Successfully registered" lines; the sweep's summary says it once.
-        with mlflow.start_run(run_id=run_id), contextlib.redirect_stderr(io.StringIO()):
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=input_example,
-                registered_model_name=model_name,
-                tags=dict(tags),
-                skops_trusted_types=trusted,
-                # Named, so MLflow does not load the model in a subprocess to infer them.
-                pip_requirements=_requirements(),
-            )
-        version = info.registered_model_version
-        if version is None:
-            raise TrackerError(f"MLflow did not register the champion model {model_name!r}")
-        self.client.set_registered_model_alias(model_name, "champion", str(version))
-        self.client.set_tag(run_id, TAG_CHAMPION, "true")
-        return str(version)
 
     def champion_run_id(self, model_name: str, alias: str = "champion") -> str | None:
         try:
@@ -374,188 +472,20 @@ class RunStore:
         return str(version.run_id) if version.run_id else None
 
 
-class TrialRecorder:
-    """Writes trial runs from a separate process, in order, so training never waits on the store.
-
-    MLflow's store code is mostly Python (SQLAlchemy), so a thread would still hold the
-    sweep's interpreter; a process writes on the other core while trial N+1 trains.
-    ``flush`` waits until every write is done and raises the first that failed.
-
-    If the sweep's process dies (``kill -9``), the writer still finishes what it was sent,
-    then marks the runs it opened and was never told to close as FAILED: no run is left
-    RUNNING after its process is gone. Only if both die together does the next sweep
-    repair the record, from what Optuna kept of each trial.
-    """
-
-    def __init__(self, store: RunStore) -> None:
-        import subprocess
-        import sys
-
-        self.tracking_uri = store.tracking_uri
-        # A plain child process (not multiprocessing): it never re-imports the caller's
-        # __main__, so it works from any script, notebook or console entry point.
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", "import tracker.runs as r; r._serve_writer()", self.tracking_uri],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self._closed = False
-
-    def start(
-        self, experiment_id: str, parent_run_id: str, number: int, *, start_time: float, tags: Mapping[str, str]
-    ) -> None:
-        """Open trial ``number``'s run; the writer keeps its run ID, keyed by the number."""
-        self._send(
-            ("start", number, (experiment_id, parent_run_id, number), {"start_time": start_time, "tags": dict(tags)})
-        )
-
-    def finish(self, number: int, **fields: Any) -> None:
-        """Close trial ``number``'s run with its params, metrics, steps and end state."""
-        fields["params"] = dict(fields.get("params") or {})
-        self._send(("finish", number, (), fields))
-
-    def _send(self, message: tuple[Any, ...] | None) -> None:
-        import pickle
-
-        stdin = self._process.stdin
-        assert stdin is not None
-        try:
-            pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
-
-    def flush(self) -> None:
-        import pickle
-
-        self._send(("flush", None, (), {}))
-        stdout = self._process.stdout
-        assert stdout is not None
-        try:
-            error = pickle.load(stdout)
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
-            raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
-        if error is not None:
-            raise TrackerError(f"writing to the MLflow store {self.tracking_uri} failed: {error}")
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._send(None)
-        except TrackerError:
-            pass
-        for stream in (self._process.stdin, self._process.stdout):
-            if stream is not None:
-                stream.close()
-        try:
-            self._process.wait(timeout=60)
-        except Exception:
-            self._process.kill()
-
-
-def _write_ahead_log() -> None:
-    """Put the writer's SQLite connections in WAL mode with NORMAL sync.
-
-    SQLite's defaults sync the disk several times per commit; a trial's run is about a
-    dozen commits, so on a shared disk the record competed with the sweep's own Optuna
-    storage. In WAL mode with synchronous=NORMAL a commit survives a killed process and
-    the file never corrupts; only the last commits before a power cut may be lost. Readers
-    (the MLflow UI, other workers) are not blocked by the writer.
-    """
-    import sqlite3
-
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _pragmas(connection: Any, _record: Any) -> None:
-        if isinstance(connection, sqlite3.Connection):
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-
-def _serve_writer() -> None:
-    """The writer process: apply each message to the store, in order, until told to stop."""
-    import os
-    import pickle
-    import signal
-    import sys
-
-    # Ctrl-C reaches the whole process group; the sweep decides what an interrupt means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Training comes first: on a busy machine the record may lag, and flush() waits for it.
-    os.nice(5)
-    if sys.argv[1].startswith("sqlite:"):
-        _write_ahead_log()
-    # Replies go out on the original stdout; anything MLflow prints (run links for a
-    # tracking server) goes to stderr instead of corrupting them.
-    outgoing = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    store = RunStore.open(sys.argv[1])
-    incoming = sys.stdin.buffer
-    open_runs: dict[int, str] = {}
-    error: str | None = None
-    while True:
-        try:
-            message = pickle.load(incoming)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            # The sweep's process is gone without closing these runs: they failed with it.
-            for run_id in open_runs.values():
-                try:
-                    store.mark_run(
-                        run_id,
-                        status="FAILED",
-                        state="FAIL",
-                        error="the sweep process ended while this trial was running (killed or crashed)",
-                    )
-                except Exception:
-                    continue
-            return
-        if message is None:
-            return
-        kind, number, args, kwargs = message
-        if kind == "flush":
-            pickle.dump(error, outgoing)
-            outgoing.flush()
-            error = None
-            continue
-        if error is not None:
-            continue
-        try:
-            if kind == "start":
-                open_runs[number] = store.start_trial_run(*args, **kwargs)
-            elif kind == "finish":
-                store.finish_trial_run(open_runs.pop(number), **kwargs)
-        except MlflowException as exc:
-            error = exc.message
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")]
-
-
-def _own_types(model: Any) -> list[str] | None:
-    """The types skops will not load by default, for a model this process trained itself.
-
-    MLflow saves scikit-learn models with skops, which refuses types that a crafted file
-    could abuse (tree node arrays). The model was just built here from our own code, so
-    exactly the types it reports are trusted; a model from elsewhere never passes here.
-    """
-    try:
-        import skops.io
-    except ImportError:
-        return None
-    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model))) or None
+def _metric_batch(
+    metrics: Mapping[str, float], steps: Mapping[str, Sequence[tuple[int, float]]], stamp: int
+) -> list[Metric]:
+    batch: list[Metric] = []
+    last_step: dict[str, int] = {}
+    for key, points in steps.items():
+        for step, value in points:
+            if math.isfinite(value):
+                batch.append(Metric(key, float(value), stamp, int(step)))
+                last_step[key] = max(last_step.get(key, -1), int(step))
+    for key, value in _finite(metrics).items():
+        # The final value goes one step past the intermediate ones, so it is the one shown.
+        batch.append(Metric(key, value, stamp, last_step.get(key, -1) + 1))
+    return batch
 
 
 def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
@@ -580,23 +510,50 @@ def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _user_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if not k.startswith(("tracker.", "mlflow."))}
+
+
 def _trial_run(run: Run) -> TrialRun:
     tags = dict(run.data.tags)
+    mean = tags.get(_TAG_TRAIN_MEAN)
     return TrialRun(
         run_id=run.info.run_id,
-        number=int(tags.get(TAG_TRIAL, "-1")),
+        number=int(tags.get(_TAG_TRIAL, "-1")),
         status=run.info.status,
-        state=tags.get(TAG_STATE, run.info.status),
+        state=tags.get(_TAG_STATE, run.info.status),
         start_time=run.info.start_time,
         end_time=run.info.end_time,
         params=dict(run.data.params),
         metrics=dict(run.data.metrics),
-        tags=tags,
+        tags=_user_tags(tags),
+        experiment_id=str(run.info.experiment_id),
+        parent_run_id=tags.get(_TAG_PARENT),
+        is_champion=tags.get(_TAG_CHAMPION) == "true",
+        train_mean=float(mean) if mean is not None else None,
     )
 
 
-def _quote(text: str) -> str:
-    return text.replace("'", "\\'")
+def _sweep_run(run: Run) -> SweepRun:
+    tags = dict(run.data.tags)
+    pareto = tuple(int(n) for n in tags.get(_TAG_PARETO, "").split(",") if n.strip().isdigit())
+    return SweepRun(
+        run_id=run.info.run_id,
+        experiment_id=str(run.info.experiment_id),
+        name=run.info.run_name or "",
+        status=run.info.status,
+        start_time=run.info.start_time,
+        end_time=run.info.end_time,
+        study=tags.get(_TAG_STUDY),
+        metric_key=tags.get(_TAG_METRIC),
+        direction=tags.get(_TAG_DIRECTION, "maximize"),
+        task=tags.get(_TAG_TASK),
+        best_run_id=tags.get(_TAG_BEST_RUN),
+        stop_reason=tags.get(_TAG_STOP_REASON),
+        pareto_trials=pareto,
+        params=dict(run.data.params),
+        tags=_user_tags(tags),
+    )
 
 
 def status_for_state(state: str) -> str:

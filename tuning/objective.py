@@ -156,11 +156,19 @@ class FunctionObjective:
         return TrialOutcome(value, {self.metric_key: value})
 
 
+_OUR_PACKAGES = frozenset({"tracker", "tuning", "cost", "reports"})
+
+
 def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
     module_name, _, attr = reference.partition(":")
-    # Like `python -m`, look in the working directory first so a local module is found.
+    if module_name.partition(".")[0] in _OUR_PACKAGES:
+        raise ConfigError(
+            f"objective.function: {module_name!r} is a package of tracker itself; rename your module"
+        )
+    # Like `python -m`, look in the working directory, but after the installed packages, so
+    # a local file named like one of ours (cost.py) never hides them.
     if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+        sys.path.append(str(Path.cwd()))
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -1,0 +1,108 @@
+"""Options more than one command takes, and the settings they build."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from tracker.config import Settings
+
+__all__ = ["common", "load", "spend_options", "spend_overrides"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["debug"] = True
+    return value
+
+
+def common(func: F) -> F:
+    """--config and --debug, accepted by every command."""
+    func = click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_debug,
+        help="Show the full traceback of an error.",
+    )(func)
+    func = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="YAML config file (see the configuration reference).",
+    )(func)
+    return func
+
+
+def load(config_file: Path | None, overrides: dict[str, Any]) -> Settings:
+    """The validated settings: the file, the environment, then these flag overrides."""
+    from tracker.config import load_settings
+
+    return load_settings(config_file, overrides)
+
+
+def _parse_tags(values: tuple[str, ...]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values:
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key.strip() or not tag_value.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE (for example project=churn)", param_hint="--tag")
+        tags[key.strip()] = tag_value.strip()
+    return tags
+
+
+def spend_options(func: F) -> F:
+    """Where the spend comes from: shared by ``cost`` and ``report``."""
+    options = [
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Cost-allocation tag to filter by; repeat for several (combined with AND). "
+            "Default: tags: in the config.",
+        ),
+        click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."),
+        click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive, YYYY-MM-DD."),
+        click.option(
+            "--source",
+            type=click.Choice(["explorer", "billing-file", "estimate"]),
+            help="Where the spend comes from (default: cost.source in the config, or estimate).",
+        ),
+        click.option(
+            "--file",
+            "file",
+            type=click.Path(path_type=Path),
+            help="Billing export (file or folder), for --source billing-file.",
+        ),
+        click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache."),
+        click.option(
+            "--skip-tag-check",
+            is_flag=True,
+            help="Do not check that the tag is an active cost-allocation tag (member accounts cannot list them).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def spend_overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    """The settings overrides that :func:`spend_options` flags stand for."""
+    overrides: dict[str, Any] = {
+        "cost.source": flags["source"],
+        "cost.file": str(flags["file"]) if flags["file"] else None,
+        "cost.start": flags["start"].date().isoformat() if flags["start"] else None,
+        "cost.end": flags["end"].date().isoformat() if flags["end"] else None,
+    }
+    tags = _parse_tags(flags["tags"])
+    if tags:
+        overrides["tags"] = tags
+    return overrides

@@ -1,0 +1,111 @@
+"""``tracker cost``: what the project spent, by cost-allocation tag, from any cost source."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tracker.cli._group import cli
+from tracker.cli._options import common, load, spend_options, spend_overrides
+
+if TYPE_CHECKING:
+    from cost.attribution import Attribution
+    from cost.table import SpendTable
+
+METRICS = ["UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost", "BlendedCost"]
+
+
+@cli.command()
+@common
+@spend_options
+@click.option("--granularity", type=click.Choice(["daily", "monthly"]), help="Period of each row (default monthly).")
+@click.option("--metric", type=click.Choice(METRICS), help="Cost basis (default UnblendedCost).")
+@click.option("--experiment", help="Experiment whose trials are estimated (--source estimate) or attributed.")
+@click.option("--tracking-uri", help="MLflow tracking URI.")
+@click.option("--currency", help="Keep only lines in this currency, when the spend mixes currencies.")
+@click.option(
+    "--attribute-to",
+    metavar="EXPERIMENT",
+    help="Split the total across this experiment's trial runs by duration, logged as cost_usd_billed.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
+    """Print what the project spent, per period and service, with the total and its currency.
+
+    The spend is filtered by the cost-allocation tags (--tag project=churn), from Cost
+    Explorer (ce:GetCostAndUsage), a CUR 2.0 / legacy CUR / FOCUS billing export, or an
+    estimate from the trial durations in MLflow.
+    """
+    from cost.service import fetch_spend
+
+    overrides = {
+        **spend_overrides(flags),
+        "cost.granularity": flags["granularity"],
+        "cost.metric": flags["metric"],
+        "experiment": flags["experiment"],
+        "tracking_uri": flags["tracking_uri"],
+    }
+    settings = load(config_file, overrides)
+    table = fetch_spend(settings, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"])
+    if flags["currency"]:
+        table = table.only_currency(flags["currency"])
+    table.currency  # noqa: B018 - mixed currencies are an error before anything is printed
+    attribution = None
+    if flags["attribute_to"]:
+        from cost.attribution import attribute_spend
+        from tracker.runs import RunStore
+
+        attribution = attribute_spend(table, RunStore.open(settings.tracking_uri), flags["attribute_to"])
+    if fmt == "json":
+        payload = table.to_json()
+        if attribution is not None:
+            payload["attribution"] = attribution.to_json()
+        click.echo(json.dumps(payload, indent=2))
+    elif fmt == "csv":
+        click.echo(table.to_csv(), nl=False)
+    else:
+        _print_spend(table, attribution)
+
+
+def _print_spend(table: SpendTable, attribution: Attribution | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracker.money import exact_text
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    view = Table(title=f"Spend from {table.source}: {table.filter.describe()}")
+    for name in ("period", "service", "amount", "currency", "estimated"):
+        view.add_column(name, justify="right" if name == "amount" else "left")
+    for row in table.rows:
+        view.add_row(
+            f"{row.period_start} to {row.period_end}",
+            row.service,
+            exact_text(row.amount),
+            row.currency,
+            "yes" if row.estimated else "",
+        )
+    console.print(view)
+    for key, value in table.details:
+        click.echo(f"  {key}: {value}")
+    for note in table.notes:
+        click.echo(f"  note: {note}")
+    flag = "estimated" if table.estimated else "not estimated"
+    rows = f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"
+    click.echo(f"Total: {exact_text(table.total)} {table.currency} ({flag}, {rows})")
+    if attribution is not None:
+        click.echo(
+            f"Attributed {attribution.total} USD to {len(attribution.parts)} trial runs of "
+            f"{attribution.experiment!r} as {attribution.metric}"
+        )

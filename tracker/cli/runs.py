@@ -1,0 +1,41 @@
+"""``tracker runs``: the latest sweep's trials in the terminal, best first."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from tracker.cli._group import cli
+from tracker.cli._options import common, load
+
+
+@cli.command()
+@common
+@click.option("--experiment", help="Experiment name (default: from the config, or tracker-demo).")
+@click.option("--tracking-uri", help="MLflow tracking URI.")
+@click.option("--top", "top", type=click.IntRange(min=1), help="Show only the best K runs.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | None, top: int | None, fmt: str) -> None:
+    """Compare the trial runs of the latest sweep, best first."""
+    from tracker.compare import compare_latest_sweep
+
+    settings = load(config_file, {"experiment": experiment, "tracking_uri": tracking_uri})
+    table = compare_latest_sweep(settings.tracking_uri, settings.experiment, top=top)
+    if fmt == "json":
+        click.echo(json.dumps(table.to_records(), indent=2))
+    elif fmt == "csv":
+        click.echo(table.to_csv(), nl=False)
+    else:
+        from rich.console import Console
+
+        Console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())

@@ -1,0 +1,156 @@
+"""``tracker sweep``: run an Optuna sweep and record every trial as an MLflow run."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tracker.cli._group import INTERRUPTED, cli
+from tracker.cli._options import common, load
+from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.config import Settings
+    from tuning.sweep import SweepEvent, SweepSummary
+
+
+@cli.command()
+@common
+@click.option("--experiment", help="MLflow experiment name (default: tracker-demo).")
+@click.option("--study", help="Optuna study name (default: the experiment name).")
+@click.option(
+    "--trials", type=click.IntRange(min=1), help="Finished trials the study should reach (limits.max_trials)."
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after this many seconds."
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes on this machine (limits.max_parallel).")
+@click.option("--strategy", type=click.Choice(["bayesian", "random", "grid", "hyperband"]), help="Search strategy.")
+@click.option("--storage", help="Optuna storage URL (default: sqlite:///optuna.db).")
+@click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
+@click.option("--seed", type=int, help="Seed for the data split, the models and the sampler.")
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
+    """Run an Optuna sweep and record every trial as an MLflow run.
+
+    With no flags: a 20-trial random-forest sweep on scikit-learn's breast-cancer
+    dataset, stored in ./mlflow.db and ./optuna.db. Rerunning resumes the study;
+    --trials N is the total of finished trials it should reach.
+    """
+    import optuna
+
+    from cost.prices import compute_hourly_price
+    from tuning.sweep import SweepInterrupted, run_sweep
+
+    settings = load(
+        config_file,
+        {
+            "experiment": flags["experiment"],
+            "study": flags["study"],
+            "limits.max_trials": flags["trials"],
+            "limits.max_runtime_seconds": flags["timeout"],
+            "limits.max_parallel": flags["jobs"],
+            "strategy": flags["strategy"],
+            "storage": flags["storage"],
+            "tracking_uri": flags["tracking_uri"],
+            "seed": flags["seed"],
+        },
+    )
+    # Optuna's per-trial INFO lines would interleave with our own progress lines.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    hourly = compute_hourly_price(settings.compute)
+    progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
+    try:
+        with progress:
+            summary = run_sweep(settings, hourly_usd=hourly, on_event=progress.update)
+    except SweepInterrupted as exc:
+        _print_summary(exc.summary, settings, hourly)
+        click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
+        sys.exit(INTERRUPTED)
+    _print_summary(summary, settings, hourly)
+    if summary.best is None:
+        if summary.first_error:
+            raise TrackerError(f"every trial failed; the first error was: {summary.first_error}")
+        raise TrackerError(f"no trial completed ({summary.stop_reason}); raise the limit and rerun")
+
+
+class _Progress:
+    """A progress bar on a terminal, plain lines elsewhere, nothing with --quiet."""
+
+    def __init__(self, *, quiet: bool, target: int) -> None:
+        self.quiet = quiet
+        self.target = target
+        self.bar: Any = None
+        self.task: Any = None
+        self.tty = sys.stdout.isatty()
+
+    def __enter__(self) -> _Progress:
+        if self.quiet or not self.tty:
+            return self
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("sweep", total=self.target, best="-")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, event: SweepEvent) -> None:
+        if self.quiet:
+            return
+        if event.kind == "info":
+            if self.bar is not None:
+                self.bar.console.print(f"[yellow]{event.message}")
+            else:
+                click.echo(f"note: {event.message}")
+            return
+        best = "-" if event.best_value is None else f"{event.best_value:.4g}"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=event.finished, total=event.target, best=best)
+            return
+        value = "" if event.value is None else f" value={event.value:.4g}"
+        click.echo(f"trial {event.number}: {event.state}{value}  finished {event.finished}/{event.target}  best {best}")
+
+
+def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> None:
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in summary.counts.items()) or "no trials"
+    click.echo(f"Sweep {summary.study!r} stopped: {summary.stop_reason} ({summary.elapsed_seconds:.1f} s)")
+    click.echo(f"  trials: {counts}")
+    best = summary.best
+    if best is not None:
+        click.echo(f"  best trial: #{best.number}  {summary.metric_key} = {best.value:.6g}")
+        shown = {k: v for k, v in sorted(best.metrics.items()) if k.startswith("test_")}
+        if shown:
+            click.echo("    test: " + "  ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in shown.items()))
+        if best.params:
+            click.echo("    params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
+        click.echo(f"    MLflow run: {best.run_id}")
+    if summary.pareto:
+        click.echo(f"  Pareto-optimal trials (metric vs cost): {', '.join(map(str, summary.pareto))}")
+    click.echo(f"  parent run: {summary.parent_run_id} in experiment {summary.experiment!r}")
+    if summary.champion_version:
+        click.echo(f"  champion: model {summary.experiment!r} version {summary.champion_version} (alias champion)")
+    click.echo(
+        f"  estimated cost: {summary.cost_usd_estimated.quantize(Decimal('0.0001'))} USD (estimated, "
+        f"{settings.compute.instance_count} x {settings.compute.instance_type} at {hourly} USD/h)"
+    )
+    for note in summary.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"Open the UI: python -m tracker ui --tracking-uri {summary.tracking_uri}")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,231 @@
+"""The writer process: trial runs written beside the sweep, in order, so training never waits on the store.
+
+MLflow's store code is mostly Python (SQLAlchemy), so a thread would still hold the
+sweep's interpreter; a separate process writes on the other core while the next trial
+trains. The sweep talks to it through :class:`TrialRecorder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from mlflow.exceptions import MlflowException
+
+from tracker.errors import TrackerError
+from tracker.runs import RunRecord, RunStore
+
+__all__ = ["TrialRecorder", "TrialWriter"]
+
+
+class TrialWriter(Protocol):
+    """What the sweep needs of a recorder: open and close trial runs, wait for them, stop."""
+
+    def start(
+        self,
+        experiment_id: str,
+        parent_run_id: str,
+        number: int,
+        *,
+        start_time: float,
+        tags: Mapping[str, str],
+        study: str | None = None,
+        worker: str | None = None,
+    ) -> None: ...
+
+    def finish(self, number: int, **fields: Any) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TrialRecorder:
+    """Writes trial runs from a separate process, in order, so training never waits on the store.
+
+    MLflow's store code is mostly Python (SQLAlchemy), so a thread would still hold the
+    sweep's interpreter; a process writes on the other core while trial N+1 trains.
+    ``flush`` waits until every write is done and raises the first that failed.
+
+    If the sweep's process dies (``kill -9``), the writer still finishes what it was sent,
+    then marks the runs it opened and was never told to close as FAILED: no run is left
+    RUNNING after its process is gone. Only if both die together does the next sweep
+    repair the record, from what Optuna kept of each trial.
+    """
+
+    def __init__(self, store: RunRecord) -> None:
+        import subprocess
+        import sys
+
+        self.tracking_uri = store.tracking_uri
+        # A plain child process (not multiprocessing): it never re-imports the caller's
+        # __main__, so it works from any script, notebook or console entry point.
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import tracker.writer as w; w._serve_writer()", self.tracking_uri],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._closed = False
+
+    def start(
+        self,
+        experiment_id: str,
+        parent_run_id: str,
+        number: int,
+        *,
+        start_time: float,
+        tags: Mapping[str, str],
+        study: str | None = None,
+        worker: str | None = None,
+    ) -> None:
+        """Open trial ``number``'s run; the writer keeps its run ID, keyed by the number."""
+        fields = {"start_time": start_time, "tags": dict(tags), "study": study, "worker": worker}
+        self._send(("start", number, (experiment_id, parent_run_id, number), fields))
+
+    def finish(self, number: int, **fields: Any) -> None:
+        """Close trial ``number``'s run with its params, metrics, steps and end state."""
+        fields["params"] = dict(fields.get("params") or {})
+        self._send(("finish", number, (), fields))
+
+    def _send(self, message: tuple[Any, ...] | None) -> None:
+        import pickle
+
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
+
+    def flush(self) -> None:
+        import pickle
+
+        self._send(("flush", None, (), {}))
+        stdout = self._process.stdout
+        assert stdout is not None
+        try:
+            error = pickle.load(stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
+        if error is not None:
+            raise TrackerError(f"writing to the MLflow store {self.tracking_uri} failed: {error}")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._send(None)
+        except TrackerError:
+            pass
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            self._process.wait(timeout=60)
+        except Exception:
+            self._process.kill()
+
+
+def _write_ahead_log() -> None:
+    """Put the writer's SQLite connections in WAL mode with NORMAL sync.
+
+    SQLite's defaults sync the disk several times per commit; a trial's run is about a
+    dozen commits, so on a shared disk the record competed with the sweep's own Optuna
+    storage. In WAL mode with synchronous=NORMAL a commit survives a killed process and
+    the file never corrupts; only the last commits before a power cut may be lost. Readers
+    (the MLflow UI, other workers) are not blocked by the writer.
+    """
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+
+def _serve_writer() -> None:
+    """The writer process: apply each message to the store, in order, until told to stop.
+
+    This is a process entry point, so it may set its own signal handling and priority.
+    """
+    import os
+    import signal
+    import sys
+
+    # Ctrl-C reaches the whole process group; the sweep decides what an interrupt means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Training comes first: on a busy machine the record may lag, and flush() waits for it.
+    os.nice(5)
+    if sys.argv[1].startswith("sqlite:"):
+        _write_ahead_log()
+    # Replies go out on the original stdout; anything MLflow prints (run links for a
+    # tracking server) goes to stderr instead of corrupting them.
+    outgoing = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _Writer(RunStore.open(sys.argv[1]), outgoing).serve(sys.stdin.buffer)
+
+
+class _Writer:
+    """The writer's state: the runs it opened, and the first error since the last flush."""
+
+    def __init__(self, store: RunStore, outgoing: Any) -> None:
+        self.store = store
+        self.outgoing = outgoing
+        self.open_runs: dict[int, str] = {}
+        self.error: str | None = None
+
+    def serve(self, incoming: Any) -> None:
+        import pickle
+
+        while True:
+            try:
+                message = pickle.load(incoming)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                self.fail_open_runs()
+                return
+            if message is None:
+                return
+            self.apply(*message)
+
+    def apply(self, kind: str, number: int | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        import pickle
+
+        if kind == "flush":
+            pickle.dump(self.error, self.outgoing)
+            self.outgoing.flush()
+            self.error = None
+            return
+        if self.error is not None or number is None:
+            return
+        try:
+            if kind == "start":
+                self.open_runs[number] = self.store.start_trial_run(*args, **kwargs)
+            elif kind == "finish":
+                self.store.finish_trial_run(self.open_runs.pop(number), **kwargs)
+        except MlflowException as exc:
+            self.error = exc.message
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def fail_open_runs(self) -> None:
+        """The sweep's process is gone without closing these runs: they failed with it."""
+        for run_id in self.open_runs.values():
+            try:
+                self.store.mark_run(
+                    run_id,
+                    status="FAILED",
+                    state="FAIL",
+                    error="the sweep process ended while this trial was running (killed or crashed)",
+                )
+            except Exception:
+                continue

@@ -1,0 +1,153 @@
+"""The end of a sweep: the summary, the champion registered, the parent run closed."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from optuna.trial import FrozenTrial, TrialState
+
+from tracker.registry import register_champion
+from tracker.runs import RunStore
+from tuning.objective import BuiltinObjective
+from tuning.setup import SweepSetup
+from tuning.trials import best_trial, cost_of
+
+__all__ = ["BestTrial", "SweepSummary", "close_sweep", "summarize"]
+
+
+@dataclass(frozen=True)
+class BestTrial:
+    number: int
+    value: float
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    run_id: str | None
+    is_champion: bool = False
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did, for the CLI's closing lines and for tests."""
+
+    experiment: str
+    experiment_id: str
+    study: str
+    parent_run_id: str
+    tracking_uri: str
+    metric_key: str
+    direction: str
+    target: int
+    counts: dict[str, int]
+    best: BestTrial | None
+    pareto: tuple[int, ...]
+    stop_reason: str
+    elapsed_seconds: float
+    cost_usd_estimated: Decimal
+    interrupted: bool = False
+    first_error: str | None = None
+    champion_version: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupted: bool) -> SweepSummary:
+    """The sweep's figures, once every run is written."""
+    sweep.recorder.flush()
+    trials = sweep.study.get_trials(deepcopy=False)
+    counts = {state.name: 0 for state in TrialState}
+    for t in trials:
+        if not t.user_attrs.get("surplus"):
+            counts[t.state.name] += 1
+    pareto: tuple[int, ...] = ()
+    if sweep.multi_objective:
+        pareto = tuple(sorted(t.number for t in sweep.study.best_trials))
+    errors = [t.user_attrs.get("error") for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("error")]
+    spent = sum((cost_of(t, sweep.hourly_usd) for t in trials if t.state != TrialState.RUNNING), Decimal(0))
+    return SweepSummary(
+        experiment=sweep.settings.experiment,
+        experiment_id=sweep.experiment_id,
+        study=sweep.study_name,
+        parent_run_id=sweep.parent_run_id,
+        tracking_uri=sweep.record.tracking_uri,
+        metric_key=sweep.metric_key,
+        direction=sweep.direction,
+        target=sweep.target,
+        counts={k: v for k, v in counts.items() if v},
+        best=_best(sweep, trials),
+        pareto=pareto,
+        stop_reason=stop_reason,
+        elapsed_seconds=time.monotonic() - started,
+        cost_usd_estimated=spent,
+        interrupted=interrupted,
+        first_error=str(errors[0]) if errors else None,
+    )
+
+
+def _best(sweep: SweepSetup, trials: list[FrozenTrial]) -> BestTrial | None:
+    best = best_trial(trials, sweep.direction)
+    if best is None:
+        return None
+    runs = {r.number: r for r in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id)}
+    run = runs.get(best.number)
+    return BestTrial(
+        number=best.number,
+        value=best.values[0],
+        params=dict(best.params),
+        metrics=dict(run.metrics) if run else {},
+        run_id=run.run_id if run else None,
+        is_champion=run.is_champion if run else False,
+    )
+
+
+def close_sweep(sweep: SweepSetup, summary: SweepSummary) -> SweepSummary:
+    """Register the champion and end the parent run with the sweep's figures."""
+    notes: list[str] = []
+    champion = None
+    best = summary.best
+    objective = sweep.objective
+    if best is not None and isinstance(objective, BuiltinObjective) and not summary.interrupted:
+        if best.run_id and not best.is_champion and isinstance(sweep.record, RunStore):
+            champion = _register(sweep, sweep.record, objective, best, notes)
+    status = "KILLED" if summary.interrupted else ("FAILED" if best is None else "FINISHED")
+    metrics: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in summary.counts.items()}
+    metrics["cost_usd_estimated"] = float(summary.cost_usd_estimated)
+    metrics["elapsed_seconds"] = summary.elapsed_seconds
+    if best is not None:
+        metrics[f"best_{sweep.metric_key}"] = best.value
+        metrics["best_trial"] = float(best.number)
+    sweep.record.close_sweep_run(
+        sweep.parent_run_id,
+        status=status,
+        metrics=metrics,
+        stop_reason=summary.stop_reason,
+        best_run_id=best.run_id if best is not None else None,
+        pareto_trials=summary.pareto,
+    )
+    return dataclasses.replace(summary, champion_version=champion, notes=tuple(notes))
+
+
+def _register(
+    sweep: SweepSetup, store: RunStore, objective: BuiltinObjective, best: BestTrial, notes: list[str]
+) -> str:
+    """Train the best trial's model again, check it is the same, log its predictions, register it."""
+    assert best.run_id is not None
+    refit = objective.refit(best.params)
+    drift = abs(refit.metrics.get(sweep.metric_key, math.nan) - best.value)
+    if not drift <= 1e-9:
+        notes.append(f"refit of trial {best.number} gave {sweep.metric_key} off by {drift:.3g}")
+    store.log_predictions(best.run_id, refit.predictions)
+    if objective.task == "regression":
+        # The no-model baseline of a regression report predicts the training mean.
+        store.set_train_mean(best.run_id, float(objective.split.y_train.mean()))
+    return register_champion(
+        store,
+        best.run_id,
+        refit.model,
+        model_name=sweep.settings.experiment,
+        input_example=refit.input_example,
+        tags={"study": sweep.study_name, "trial": str(best.number)},
+    )

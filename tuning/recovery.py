@@ -1,0 +1,113 @@
+"""Recovering from dead workers: their RUNNING trials failed, their runs closed or rebuilt.
+
+A worker that dies leaves a RUNNING trial in Optuna and perhaps a RUNNING (or no) run in
+MLflow. The next worker that looks fails the trial (its process is gone on this host, or
+its Optuna heartbeat went silent) and makes the MLflow record agree with Optuna's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import warnings
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from tracker.runs import TrialRun, status_for_state
+from tuning.setup import SweepSetup
+from tuning.trials import cost_of
+
+__all__ = ["reconcile", "worker_id"]
+
+_GONE = "the worker process ended before it closed this run (killed or crashed)"
+
+
+def worker_id() -> str:
+    """How a trial names the process that runs it: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reconcile(sweep: SweepSetup) -> list[str]:
+    """Fail the trials and runs whose worker is gone. Returns what it did, in words."""
+    notes = _fail_dead_workers(sweep.study)
+    with warnings.catch_warnings():
+        # "Experimental since Optuna 2.9": nothing for a user to act on.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(sweep.study)
+    sweep.recorder.flush()
+    runs: dict[int, TrialRun] = {}
+    for run in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id):
+        runs.setdefault(run.number, run)
+    for trial in sweep.study.get_trials(deepcopy=False):
+        if trial.state in (TrialState.RUNNING, TrialState.WAITING) or trial.user_attrs.get("surplus"):
+            continue
+        found = runs.get(trial.number)
+        if found is not None and found.status != "RUNNING":
+            continue
+        notes.append(_recover_run(sweep, trial, found))
+    return notes
+
+
+def _fail_dead_workers(study: optuna.Study) -> list[str]:
+    """Fail RUNNING trials whose worker process on this host no longer exists."""
+    notes: list[str] = []
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if worker_host == host and pid.isdigit() and not _alive(int(pid)):
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            notes.append(f"trial {trial.number} failed: its worker (pid {pid}) is gone")
+    return notes
+
+
+def _recover_run(sweep: SweepSetup, trial: FrozenTrial, run: TrialRun | None) -> str:
+    """Write the run a dead worker could not, from what Optuna recorded of the trial."""
+    record = sweep.record
+    error = None
+    if trial.state == TrialState.FAIL:
+        error = str(trial.user_attrs.get("error") or _GONE)
+        if run is not None:
+            record.mark_run(run.run_id, status="FAILED", state="FAIL", error=_GONE)
+            return f"run of trial {trial.number} marked FAILED: its worker ended without closing it"
+    run_id = run.run_id if run is not None else _rebuilt_run(sweep, trial)
+    metrics: dict[str, float] = {}
+    if trial.values:
+        metrics[sweep.metric_key] = trial.values[0]
+    if trial.duration is not None:
+        metrics["duration_seconds"] = trial.duration.total_seconds()
+        metrics["cost_usd_estimated"] = float(cost_of(trial, sweep.hourly_usd))
+    record.finish_trial_run(
+        run_id,
+        status=status_for_state(trial.state.name),
+        state=trial.state.name,
+        end_time=trial.datetime_complete.timestamp() if trial.datetime_complete else time.time(),
+        params=trial.params,
+        metrics=metrics,
+        steps={sweep.metric_key: sorted(trial.intermediate_values.items())},
+        error=error,
+    )
+    return f"run of trial {trial.number} rebuilt from the Optuna record (its worker ended before writing it)"
+
+
+def _rebuilt_run(sweep: SweepSetup, trial: FrozenTrial) -> str:
+    return sweep.record.start_trial_run(
+        sweep.experiment_id,
+        sweep.parent_run_id,
+        trial.number,
+        start_time=trial.datetime_start.timestamp() if trial.datetime_start else time.time(),
+        tags=sweep.settings.tags,
+        study=sweep.study_name,
+        recovered="rebuilt from the Optuna record; only the objective value survived",
+    )

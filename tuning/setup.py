@@ -1,0 +1,194 @@
+"""Setting a sweep up: the objective, the study, its sampler and pruner, and the MLflow parent run.
+
+Every worker of a sweep, on this machine or another, runs this once. Under the sweep-wide
+lock it opens (or creates) the Optuna study, warm-starts a new one, and finds (or creates)
+the one parent run of the study in MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tracker.config import Settings
+from tracker.errors import ConfigError, UsageError
+from tracker.runs import RunRecord
+from tracker.writer import TrialWriter
+from tuning.objective import BuiltinObjective, FunctionObjective, build_objective
+from tuning.space import grid_of, grid_size
+from tuning.stop import StopPolicy
+from tuning.storage import open_storage, storage_lock, storage_locks
+from tuning.strategy import make_pruner, make_sampler
+
+__all__ = ["SweepSetup", "open_sweep"]
+
+
+@dataclass(frozen=True)
+class SweepSetup:
+    """One process's handles on a sweep: settings, objective, study and record."""
+
+    settings: Settings
+    hourly_usd: Decimal
+    worker_index: int
+    objective: BuiltinObjective | FunctionObjective
+    metric_key: str
+    direction: str
+    multi_objective: bool
+    policy: StopPolicy
+    locked: bool
+    storage: optuna.storages.BaseStorage
+    study: optuna.Study
+    experiment_id: str
+    parent_run_id: str
+    record: RunRecord
+    recorder: TrialWriter
+
+    @property
+    def target(self) -> int:
+        return self.policy.target
+
+    @property
+    def study_name(self) -> str:
+        return self.settings.study_name
+
+
+def open_sweep(
+    settings: Settings, *, hourly_usd: Decimal, worker_index: int, record: RunRecord, recorder: TrialWriter
+) -> SweepSetup:
+    """Build the objective, open the study and the parent run; see the module's docstring."""
+    objective = build_objective(settings.objective, settings.search_space, seed=settings.seed)
+    direction = settings.objective.resolved_direction
+    multi = settings.objective.minimize_cost
+    # Optuna keeps intermediate values for single-objective studies only.
+    objective.report_steps = not multi
+    space = settings.search_space or (objective.space if isinstance(objective, BuiltinObjective) else None)
+    grid = grid_of(space) if settings.strategy == "grid" and space else None
+    if settings.strategy == "grid" and grid is None:
+        raise ConfigError("strategy: grid needs a search_space in the config for a function objective")
+    policy = _policy(settings, grid_size(grid) if grid else None, direction, multi, hourly_usd)
+    experiment_id = record.ensure_experiment(settings.experiment)
+    with storage_lock(settings.storage, settings.study_name):
+        # Inside the lock: the first worker on a new database creates Optuna's tables alone.
+        storage = open_storage(settings.storage)
+        study = _open_study(settings, storage, direction, multi)
+        existing = len(study.get_trials(deepcopy=False))
+        if existing == 0 and settings.warm_start is not None:
+            _warm_start(settings, study, storage, direction)
+        # Seeded, but not the same draws as a previous run of this study or another worker.
+        seed = settings.seed + worker_index + 7919 * existing
+        if not settings.storage.startswith("sqlite"):
+            seed += os.getpid()
+        study.sampler = make_sampler(settings.strategy, seed=seed, grid=grid)
+        parent = record.find_sweep_run(experiment_id, settings.study_name)
+        if parent is None:
+            parent = record.create_sweep_run(
+                experiment_id,
+                settings.study_name,
+                params=_sweep_params(settings, direction, hourly_usd),
+                tags=settings.tags,
+                metric_key=objective.metric_key,
+                direction=direction,
+                task=getattr(objective, "task", None) or "custom",
+                note=f"Optuna study {settings.study_name!r}, {settings.strategy} strategy",
+            )
+    return SweepSetup(
+        settings=settings,
+        hourly_usd=hourly_usd,
+        worker_index=worker_index,
+        objective=objective,
+        metric_key=objective.metric_key,
+        direction=direction,
+        multi_objective=multi,
+        policy=policy,
+        locked=storage_locks(settings.storage),
+        storage=storage,
+        study=study,
+        experiment_id=experiment_id,
+        parent_run_id=parent,
+        record=record,
+        recorder=recorder,
+    )
+
+
+def _policy(
+    settings: Settings, grid: int | None, direction: str, multi_objective: bool, hourly_usd: Decimal
+) -> StopPolicy:
+    limits, completion = settings.limits, settings.completion
+    return StopPolicy(
+        target=min(limits.max_trials, grid or limits.max_trials),
+        direction=direction,
+        grid_size=grid,
+        max_runtime_seconds=limits.max_runtime_seconds,
+        target_value=completion.target_value,
+        max_trials_without_improvement=completion.max_trials_without_improvement,
+        budget_usd=limits.budget_usd,
+        hourly_usd=hourly_usd,
+        multi_objective=multi_objective,
+    )
+
+
+def _open_study(
+    settings: Settings, storage: optuna.storages.BaseStorage, direction: str, multi_objective: bool
+) -> optuna.Study:
+    pruner = make_pruner(settings.strategy, settings.early_stopping, multi_objective=multi_objective)
+    directions: list[Any] = [direction, "minimize"] if multi_objective else [direction]
+    try:
+        return optuna.create_study(
+            study_name=settings.study_name,
+            storage=storage,
+            pruner=pruner,
+            directions=directions,
+            load_if_exists=True,
+        )
+    except ValueError as exc:
+        raise UsageError(
+            f"study {settings.study_name!r} in {settings.storage} was created with other objectives: {exc}; "
+            "choose another --study"
+        ) from exc
+
+
+def _warm_start(settings: Settings, study: optuna.Study, storage: optuna.storages.BaseStorage, direction: str) -> None:
+    warm = settings.warm_start
+    assert warm is not None
+    try:
+        parent = optuna.load_study(study_name=warm.from_study, storage=storage)
+    except KeyError as exc:
+        raise ConfigError(f"warm_start.from_study: no study {warm.from_study!r} in {settings.storage}") from exc
+    done = [t for t in parent.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values]
+    done.sort(key=lambda t: t.values[0], reverse=direction == "maximize")
+    with warnings.catch_warnings():
+        # enqueue_trial's user_attrs argument is "experimental"; the warning says nothing to act on.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for trial in done[: warm.top_k]:
+            study.enqueue_trial(dict(trial.params), user_attrs={"warm_start_from": f"{warm.from_study}#{trial.number}"})
+
+
+def _sweep_params(settings: Settings, direction: str, hourly_usd: Decimal) -> dict[str, Any]:
+    s = settings
+    o = s.objective
+    return {
+        "study": s.study_name,
+        "strategy": s.strategy,
+        "early_stopping": s.early_stopping,
+        "max_trials": s.limits.max_trials,
+        "max_parallel": s.limits.max_parallel,
+        "max_runtime_seconds": s.limits.max_runtime_seconds,
+        "budget_usd": s.limits.budget_usd,
+        "target_value": s.completion.target_value,
+        "max_trials_without_improvement": s.completion.max_trials_without_improvement,
+        "objective": o.function or o.resolved_trainer,
+        "dataset": None if o.function else o.dataset,
+        "metric": o.metric,
+        "direction": direction,
+        "minimize_cost": o.minimize_cost,
+        "seed": s.seed,
+        "instance_type": s.compute.instance_type,
+        "instance_count": s.compute.instance_count,
+        "hourly_usd": hourly_usd,
+    }
