@@ -359,19 +359,7 @@ def _classify(
         len(outcomes), evaluate, replicates=settings.roi.bootstrap_replicates, seed=settings.seed
     )
     sens = roi.sensitivity(lambda i: roi.classification_roi(counts, base, i), inputs)
-    predicted = [1 if o in ("tp", "fp") else 0 for o in outcomes]
-    model_metrics = classification_metrics(y_true, predicted, scores)
-    val_predicted = [1 if s >= threshold else 0 for s in val["y_score"]]
-    val_metrics = classification_metrics([int(v) for v in val["y_true"]], val_predicted, list(val["y_score"]))
-    baseline_metrics = classification_metrics(y_true, base_pred, None)
-    cells = {
-        name: {
-            "count": getattr(counts, name),
-            "value_each": cents_text(getattr(inputs, f"value_{name}")),
-            "total": cents_text(getattr(inputs, f"value_{name}") * getattr(counts, name)),
-        }
-        for name in ("tp", "fp", "fn", "tn")
-    }
+    quality = _classification_quality(y_true, outcomes, scores, val, threshold, base_pred)
     values = {
         "value_per_outcome": {
             "true_positive": cents_text(inputs.value_tp),
@@ -388,15 +376,44 @@ def _classify(
             "value_per_prediction_at_0_5": cents_text(result_half.value_per_prediction_model),
             "net_benefit_at_0_5": cents_text(result_half.net_benefit),
         },
-        "confusion_matrix": {
-            "test_rows": counts.n,
-            "cells": cells,
-            "baseline": {"tp": base.tp, "fp": base.fp, "fn": base.fn, "tn": base.tn},
-        },
-        "quality": _quality_rows(model_metrics, val_metrics, baseline_metrics, "classification"),
+        "confusion_matrix": _confusion_section(counts, base, inputs),
+        "quality": quality,
     }
     words = roi.plain_quality(counts, settings.roi.positive_name)
     return _Analysis(result, uncertainty, sens, words, values, sections)
+
+
+def _classification_quality(
+    y_true: list[int],
+    outcomes: list[str],
+    scores: list[float],
+    val: pd.DataFrame,
+    threshold: float,
+    base_pred: list[int],
+) -> list[dict[str, Any]]:
+    """Each quality metric of the model at its threshold, on test and validation, beside the baseline's."""
+    predicted = [1 if o in ("tp", "fp") else 0 for o in outcomes]
+    model_metrics = classification_metrics(y_true, predicted, scores)
+    val_predicted = [1 if s >= threshold else 0 for s in val["y_score"]]
+    val_metrics = classification_metrics([int(v) for v in val["y_true"]], val_predicted, list(val["y_score"]))
+    baseline_metrics = classification_metrics(y_true, base_pred, None)
+    return _quality_rows(model_metrics, val_metrics, baseline_metrics, "classification")
+
+
+def _confusion_section(counts: roi.Confusion, base: roi.Confusion, inputs: roi.RoiInputs) -> dict[str, Any]:
+    cells = {
+        name: {
+            "count": getattr(counts, name),
+            "value_each": cents_text(getattr(inputs, f"value_{name}")),
+            "total": cents_text(getattr(inputs, f"value_{name}") * getattr(counts, name)),
+        }
+        for name in ("tp", "fp", "fn", "tn")
+    }
+    return {
+        "test_rows": counts.n,
+        "cells": cells,
+        "baseline": {"tp": base.tp, "fp": base.fp, "fn": base.fn, "tn": base.tn},
+    }
 
 
 def _regress(

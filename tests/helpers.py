@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import yaml
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
@@ -47,3 +48,37 @@ def by_number(runs: list[Run]) -> dict[int, Any]:
         assert number not in out, f"trial {number} has two runs"
         out[number] = run
     return out
+
+
+# A function objective for the fault and scale tests: it marks each trial's start with a file,
+# sleeps TRIAL_SECONDS, and hangs (once) on trial HANG_TRIAL, so a test can kill it mid-trial.
+SLOW_OBJECTIVE = """
+import os, time
+from pathlib import Path
+
+def objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    Path(f"started-{trial.number}").touch()
+    hang = os.environ.get("HANG_TRIAL")
+    if hang is not None and trial.number == int(hang) and not Path(f"hung-{hang}").exists():
+        Path(f"hung-{hang}").touch()
+        time.sleep(300)
+    time.sleep(float(os.environ.get("TRIAL_SECONDS", "0.2")))
+    return x
+"""
+
+
+def slow_objective_config(folder: Path, experiment: str) -> Path:
+    """``slowobjective.py`` and a config that sweeps it at random, in ``folder``."""
+    (folder / "slowobjective.py").write_text(SLOW_OBJECTIVE)
+    path = folder / "slow.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "experiment": experiment,
+                "objective": {"function": "slowobjective:objective", "metric": "x", "direction": "maximize"},
+                "strategy": "random",
+            }
+        )
+    )
+    return path

@@ -10,42 +10,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import free_port, tracker_command
-from tests.helpers import all_runs, by_number, finished, parent_runs, study, trial_runs
+from tests.helpers import all_runs, by_number, finished, parent_runs, slow_objective_config, study, trial_runs
 
 pytestmark = pytest.mark.slow
 
-SLOW_OBJECTIVE = """
-import os, time
-from pathlib import Path
-
-def objective(trial):
-    x = trial.suggest_float("x", 0, 1)
-    Path(f"started-{trial.number}").touch()
-    hang = os.environ.get("HANG_TRIAL")
-    if hang is not None and trial.number == int(hang) and not Path(f"hung-{hang}").exists():
-        Path(f"hung-{hang}").touch()
-        time.sleep(120)
-    time.sleep(float(os.environ.get("TRIAL_SECONDS", "0.2")))
-    return x
-"""
-
-
 def _config(workdir: Path) -> Path:
-    (workdir / "slowobjective.py").write_text(SLOW_OBJECTIVE)
-    path = workdir / "slow.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "experiment": "faults",
-                "objective": {"function": "slowobjective:objective", "metric": "x", "direction": "maximize"},
-                "strategy": "random",
-            }
-        )
-    )
-    return path
+    return slow_objective_config(workdir, "faults")
 
 
 def _wait_for(path: Path, timeout: float = 60) -> None:

@@ -71,7 +71,9 @@ def test_float_objective(workdir: Path, invoke) -> None:
 def test_dict_objective_names_its_metrics(workdir: Path, invoke) -> None:
     result = invoke("sweep", "--config", _setup(workdir, "with_metrics"), "--trials", "3", "--quiet")
     assert result.exit_code == 0, result.output
-    for run in trial_runs("fn"):
+    runs = trial_runs("fn")
+    assert len(runs) == 3
+    for run in runs:
         assert {"val_loss", "test_loss", "val_abs_x"} <= set(run.data.metrics)
 
 
@@ -87,7 +89,9 @@ def test_intermediate_reports_become_metric_steps(workdir: Path, invoke) -> None
         "--quiet",
     )
     assert result.exit_code == 0, result.output
-    for run in trial_runs("fn"):
+    runs = trial_runs("fn")
+    assert len(runs) == 2
+    for run in runs:
         history = client().get_metric_history(run.info.run_id, "val_score")
         assert [m.step for m in history] == [0, 1, 2, 3, 4, 5]
 

@@ -10,42 +10,16 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import free_port, tracker_command
+from tests.helpers import slow_objective_config
 from tests.scale_fixtures import stop_group, wait_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-OBJECTIVE = """
-import os, time
-from pathlib import Path
-
-def objective(trial):
-    x = trial.suggest_float("x", 0, 1)
-    Path(f"started-{trial.number}").touch()
-    hang = os.environ.get("HANG_TRIAL")
-    if hang is not None and trial.number == int(hang):
-        time.sleep(300)
-    time.sleep(float(os.environ.get("TRIAL_SECONDS", "0.3")))
-    return x
-"""
-
-
 def _config(folder: Path, experiment: str) -> Path:
-    (folder / "scaleobjective.py").write_text(OBJECTIVE)
-    path = folder / "scale.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "experiment": experiment,
-                "objective": {"function": "scaleobjective:objective", "metric": "x", "direction": "maximize"},
-                "strategy": "random",
-            }
-        )
-    )
-    return path
+    return slow_objective_config(folder, experiment)
 
 
 def _start(folder: Path, *args: str, **env: str) -> subprocess.Popen[str]:
@@ -56,7 +30,7 @@ def _start(folder: Path, *args: str, **env: str) -> subprocess.Popen[str]:
         start_new_session=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
+        env={**os.environ, "TRIAL_SECONDS": "0.3", **env},
     )
 
 

@@ -144,7 +144,9 @@ def test_regression_example_logs_regression_metrics(workdir: Path, invoke) -> No
     result = invoke("sweep", "--config", config, "--trials", "3", "--quiet")
     assert result.exit_code == 0, result.output
     name = yaml.safe_load(config.read_text())["experiment"]
-    for run in trial_runs(name):
+    runs = trial_runs(name)
+    assert len(runs) == 3
+    for run in runs:
         assert {"val_mse", "val_rmse", "val_mae", "val_r2", "test_mse", "test_rmse", "test_mae", "test_r2"} <= set(
             run.data.metrics
         )
@@ -176,7 +178,9 @@ def test_csv_and_parquet_datasets_with_a_named_target(workdir: Path, invoke) -> 
         )
         result = invoke("sweep", "--config", config, "--trials", "2", "--quiet")
         assert result.exit_code == 0, result.output
-        for run in trial_runs(name):
+        runs = trial_runs(name)
+        assert len(runs) == 2
+        for run in runs:
             # Three classes: macro averages, no binary confusion counts.
             assert {"val_accuracy", "val_f1", "val_roc_auc"} <= set(run.data.metrics)
             assert "val_tp" not in run.data.metrics

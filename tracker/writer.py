@@ -61,7 +61,8 @@ class TrialRecorder:
         # A plain child process (not multiprocessing): it never re-imports the caller's
         # __main__, so it works from any script, notebook or console entry point.
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "import tracker.writer as w; w._serve_writer()", self.tracking_uri],
+            # -P: the working directory is not put on sys.path, so no user file there hides ours.
+            [sys.executable, "-P", "-c", "import tracker.writer as w; w._serve_writer()", self.tracking_uri],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
 from tuning.trainers import STAGES, TrainerSpec, get_trainer
 
-__all__ = ["BuiltinObjective", "FunctionObjective", "Refit", "TrialOutcome", "build_objective"]
+__all__ = [
+    "BuiltinObjective",
+    "FunctionObjective",
+    "Refit",
+    "TrialOutcome",
+    "build_objective",
+    "without_working_directory",
+]
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,7 @@ class FunctionObjective:
         return TrialOutcome(value, {self.metric_key: value})
 
 
-_OUR_PACKAGES = frozenset({"tracker", "tuning", "cost", "reports"})
+_OUR_PACKAGES = ("tracker", "tuning", "cost", "reports")
 
 
 def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
@@ -165,8 +173,10 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
         raise ConfigError(
             f"objective.function: {module_name!r} is a package of tracker itself; rename your module"
         )
-    # Like `python -m`, look in the working directory, but after the installed packages, so
-    # a local file named like one of ours (cost.py) never hides them.
+    # Like `python -m`, look in the working directory, but only once our own packages are
+    # loaded, so that a local file named like one of them (cost.py) never hides them.
+    for package in _OUR_PACKAGES:
+        importlib.import_module(package)
     if str(Path.cwd()) not in sys.path:
         sys.path.append(str(Path.cwd()))
     try:
@@ -177,6 +187,19 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
     if not callable(function):
         raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")
     return function
+
+
+@contextlib.contextmanager
+def without_working_directory() -> Iterator[None]:
+    """Take the working directory off ``sys.path`` for a while: a new process started now
+    imports our packages before a user's file of the same name there."""
+    here = {"", ".", str(Path.cwd())}
+    saved = list(sys.path)
+    sys.path[:] = [entry for entry in sys.path if entry not in here]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def build_objective(

@@ -11,6 +11,7 @@ from typing import Any
 from tracker.config import Settings
 from tracker.errors import TrackerError
 from tuning.events import SweepEvent
+from tuning.objective import without_working_directory
 from tuning.recovery import reconcile
 from tuning.setup import SweepSetup
 
@@ -31,8 +32,9 @@ def supervise(sweep: SweepSetup, emit: Callable[[SweepEvent], None], started: fl
         )
         for index in range(settings.limits.max_parallel)
     ]
-    for process in workers:
-        process.start()
+    with without_working_directory():
+        for process in workers:
+            process.start()
     reasons: list[str] = []
     ended: set[int] = set()
     try:

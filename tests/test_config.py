@@ -1,0 +1,44 @@
+"""Settings precedence, as a unit: flag > environment > file > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tracker.config import DEFAULT_TRACKING_URI, load_settings
+
+
+def _file(folder: Path, data: dict) -> Path:
+    path = folder / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None:
+    config = _file(tmp_path, {"tracking_uri": "http://file:5000", "limits": {"max_trials": 7}, "seed": 3})
+    env = {"MLFLOW_TRACKING_URI": "http://env:5000"}
+
+    default = load_settings(environ={})
+    assert default.tracking_uri.endswith("/mlflow.db") and DEFAULT_TRACKING_URI.endswith("mlflow.db")
+    assert default.limits.max_trials == 20
+
+    from_file = load_settings(config, environ={})
+    assert (from_file.tracking_uri, from_file.limits.max_trials, from_file.seed) == ("http://file:5000", 7, 3)
+
+    from_env = load_settings(config, environ=env)
+    assert from_env.tracking_uri == "http://env:5000"
+    assert from_env.limits.max_trials == 7  # the environment says nothing of it
+
+    from_flag = load_settings(
+        config, {"tracking_uri": "http://flag:5000", "limits.max_trials": 2, "seed": None}, environ=env
+    )
+    assert from_flag.tracking_uri == "http://flag:5000"
+    assert from_flag.limits.max_trials == 2
+    assert from_flag.seed == 3  # a flag not given (None) leaves the file's value
+
+
+def test_a_relative_sqlite_path_is_fixed_to_the_working_directory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(overrides={"storage": "sqlite:///sub/optuna.db"}, environ={})
+    assert settings.storage == f"sqlite:///{tmp_path.resolve() / 'sub' / 'optuna.db'}"
