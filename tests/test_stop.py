@@ -15,7 +15,9 @@ from tuning.trials import best_trial
 START = datetime(2026, 11, 1, 12, 0, 0)
 
 
-def _trial(number: int, value: float | None, state: TrialState = TrialState.COMPLETE, seconds: float = 60) -> FrozenTrial:
+def _trial(
+    number: int, value: float | None, state: TrialState = TrialState.COMPLETE, seconds: float = 60
+) -> FrozenTrial:
     trial = optuna.trial.create_trial(
         state=state,
         value=value if state == TrialState.COMPLETE else None,
