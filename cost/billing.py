@@ -3,8 +3,12 @@
 The format is detected from the columns. Only the needed columns are read, with the date
 filter pushed down to the scan, and the sum is streamed by DuckDB, so an export of tens
 of millions of line items is read in bounded memory. Amounts stay exact: CSV text is cast
-straight to DECIMAL(38,10); Parquet doubles (as AWS writes them) are rounded to ten
-decimal places, which recovers the decimal AWS printed.
+straight to DECIMAL(38,20), so the 11 to 19 decimals FOCUS allows survive; Parquet doubles
+(as AWS writes them) are rounded to ten decimal places, which recovers the decimal AWS
+printed.
+
+A bill's periods are UTC: every timestamp is read as UTC (a zoned one converted, a naive
+one taken as UTC), whatever the machine's time zone.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from cost.periods import exclusive_end, validate_range
 from cost.table import SpendFilter, SpendRow, SpendTable, merge_rows
-from tracker.errors import TrackerError, UsageError
+from tracker.errors import UsageError
 
 __all__ = ["BillingFileSource", "detect_format"]
 
@@ -129,10 +133,15 @@ class BillingFileSource:
         scan, kind = self._scan()
         con = duckdb.connect()
         try:
+            # Periods are UTC; DuckDB would otherwise bucket zoned timestamps in the machine's zone.
+            con.execute("SET TimeZone = 'UTC'")
             try:
                 described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
             except duckdb.Error as exc:
-                raise UsageError(f"--file: {self.path} is not a readable Parquet or CSV billing export: {exc}") from exc
+                raise UsageError(
+                    f"--file: {self.path} is not a readable Parquet or CSV billing export "
+                    f"({_first_line(exc)}); give a CUR 2.0, legacy CUR or FOCUS export"
+                ) from exc
             columns = [row[0] for row in described]
             types = {row[0]: str(row[1]) for row in described}
             fmt = detect_format(columns)
@@ -142,11 +151,14 @@ class BillingFileSource:
                 raise UsageError(
                     f"--metric {spend_filter.metric} is not in this {fmt.name} export; allowed here: {allowed}"
                 )
-            query, parameters = self._query(fmt, spend_filter, scan, amount_column, columns, types)
+            query, parameters, notes = self._query(fmt, spend_filter, scan, amount_column, columns, types)
             try:
                 records = con.execute(query, parameters).fetchall()
             except duckdb.Error as exc:
-                raise TrackerError(f"reading {self.path} failed: {exc}") from exc
+                raise UsageError(
+                    f"--file: {self.path}: a value the {fmt.name} export should hold cannot be read "
+                    f"({_first_line(exc)}); check that the file is an unmodified export"
+                ) from exc
         finally:
             con.close()
         rows = [
@@ -154,28 +166,33 @@ class BillingFileSource:
             for start, end, service, currency, est, amount in records
         ]
         details = (("format", fmt.name), ("files", kind), ("column", amount_column), ("path", str(self.path)))
-        return SpendTable(self.name, spend_filter, merge_rows(rows), (), details)
+        return SpendTable(self.name, spend_filter, merge_rows(rows), tuple(notes), details)
 
-    def _tag_condition(self, fmt: _Format, key: str, columns: list[str], types: dict[str, str]) -> str:
+    def _tag_condition(
+        self, fmt: _Format, key: str, value: str, columns: list[str], types: dict[str, str]
+    ) -> tuple[str, list[Any], str | None]:
+        """The SQL condition for one tag (its key and value bound as parameters), and a note
+        when the export has no column for the tag at all, so no line can match."""
         if fmt is LEGACY:
             column = f"resourceTags/user:{key}"
             if column not in columns:
-                return "FALSE"  # no line carries the tag
-            return f"{_quote(column)} = ?"
+                return "FALSE", [], _no_tag_column(fmt, key, column)
+            return f"{_quote(column)} = ?", [value], None
+        column = "resource_tags" if fmt is CUR2 else "Tags"
+        if column not in columns:
+            return "FALSE", [], _no_tag_column(fmt, key, column)
         if fmt is CUR2:
-            if "resource_tags" not in columns:
-                raise UsageError("this CUR 2.0 export has no resource_tags column; include it in the export")
-            normalised = "user_" + "".join(c if c.isalnum() else "_" for c in key)
-            if types["resource_tags"].upper().startswith("MAP"):
-                return f"resource_tags[{_literal(normalised)}] = ?"
-            return f"json_extract_string(resource_tags, {_literal('$.' + normalised)}) = ?"
-        if "Tags" not in columns:
-            raise UsageError("this FOCUS export has no Tags column")
-        if types["Tags"].upper().startswith("MAP"):
-            return f"coalesce(Tags[{_literal(key)}], Tags[{_literal('user:' + key)}]) = ?"
-        path_plain = _literal(f'$."{key}"')
-        path_user = _literal(f'$."user:{key}"')
-        return f"coalesce(json_extract_string(Tags, {path_plain}), json_extract_string(Tags, {path_user})) = ?"
+            keys = ["user_" + "".join(c if c.isalnum() else "_" for c in key)]
+        else:
+            keys = [key, f"user:{key}"]
+        if types[column].upper().startswith("MAP"):
+            lookups = [f"element_at({_quote(column)}, ?)[1]" for _ in keys]
+            return f"coalesce({', '.join(lookups)}) = ?", [*keys, value], None
+        # Untagged FOCUS rows hold the text NULL, an empty string or {}: not JSON, or no key.
+        paths = [f"json_extract_string({_quote(column)}, ?)" for _ in keys]
+        json_paths = ['$."' + k.replace('"', '\\"') + '"' for k in keys]
+        condition = f"(json_valid({_quote(column)}) AND coalesce({', '.join(paths)}) = ?)"
+        return condition, [*json_paths, value], None
 
     def _query(
         self,
@@ -185,20 +202,24 @@ class BillingFileSource:
         amount_column: str,
         columns: list[str],
         types: dict[str, str],
-    ) -> tuple[str, list[Any]]:
-        start_ts = f"CAST({_quote(fmt.start)} AS TIMESTAMP)"
+    ) -> tuple[str, list[Any], list[str]]:
+        start_ts = f"timezone('UTC', CAST({_quote(fmt.start)} AS TIMESTAMPTZ))"
         conditions: list[str] = []
         parameters: list[Any] = []
+        notes: list[str] = []
         for key, value in spend_filter.tags:
-            conditions.append(self._tag_condition(fmt, key, columns, types))
-            parameters.append(value)
+            condition, bound, note = self._tag_condition(fmt, key, value, columns, types)
+            conditions.append(condition)
+            parameters.extend(bound)
+            if note:
+                notes.append(note)
         if spend_filter.start is not None:
             conditions.append(f"{start_ts} >= CAST(? AS TIMESTAMP)")
             parameters.append(spend_filter.start)
         if spend_filter.end is not None:
             conditions.append(f"{start_ts} < CAST(? AS TIMESTAMP)")
             parameters.append(exclusive_end(spend_filter.end))
-        amount = f"CAST({_quote(amount_column)} AS DECIMAL(38, 10))"
+        amount = f"CAST({_quote(amount_column)} AS DECIMAL(38, 20))"
         if not types[amount_column].upper().startswith(("VARCHAR", "DECIMAL")):
             amount = f"CAST(ROUND({_quote(amount_column)}, 10) AS DECIMAL(38, 10))"
         if fmt.invoice and fmt.invoice in columns:
@@ -229,7 +250,21 @@ class BillingFileSource:
             GROUP BY ALL
             ORDER BY 1, 2, 3, 4
         """
-        return query, parameters
+        return query, parameters, notes
+
+
+def _no_tag_column(fmt: _Format, key: str, column: str) -> str:
+    return (
+        f"this {fmt.name} export has no {column} column, so no line carries the tag {key!r} (total 0): "
+        "activate the tag as a cost-allocation tag in the Billing console, and include resource tags in "
+        "the export; tags appear only in exports made after activation"
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    """A DuckDB message's first line, clipped: its sniffer diagnostics and SQL are for developers."""
+    line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return line if len(line) <= 160 else line[:157] + "..."
 
 
 def _day(value: Any) -> date:
