@@ -67,7 +67,8 @@ def build_request(spend_filter: SpendFilter) -> dict[str, Any]:
         "Granularity": GRANULARITY[spend_filter.granularity],
         "Metrics": [spend_filter.metric],
         "Filter": _tag_filter(spend_filter.tags),
-        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+        # By record type too, so usage, credits, refunds and tax stay apart.
+        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "RECORD_TYPE"}],
     }
     return request
 
@@ -202,7 +203,13 @@ class CostExplorerSource:
                 return pages
 
     def _call(self, operation: str, *, explain: bool = True, **arguments: Any) -> dict[str, Any]:
-        from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionError,
+            HTTPClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
 
         for attempt in range(1, self._max_attempts + 1):
             try:
@@ -210,6 +217,12 @@ class CostExplorerSource:
                 return getattr(self.client, operation)(**arguments)
             except (NoCredentialsError, PartialCredentialsError) as exc:
                 raise UsageError(f"no AWS credentials found: {_CREDENTIAL_HINT}") from exc
+            except (ConnectionError, HTTPClientError) as exc:
+                endpoint = self.client.meta.endpoint_url
+                raise TrackerError(
+                    f"cannot reach Cost Explorer at {endpoint} ({type(exc).__name__}); check the network, the "
+                    "proxy or AWS_ENDPOINT_URL_COST_EXPLORER, or use --source billing-file"
+                ) from exc
             except ClientError as exc:
                 code = exc.response["Error"]["Code"]
                 if code in _THROTTLED and attempt < self._max_attempts:
@@ -222,9 +235,25 @@ class CostExplorerSource:
         raise AssertionError("unreachable")
 
 
+def _plain(text: str) -> str:
+    """An error message as one short line: a proxy's HTML page reduced to its words."""
+    import html
+    import re
+
+    words = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", " ", text))).strip()
+    return words if len(words) <= 160 else words[:157] + "..."
+
+
 def _explain(exc: Any, operation: str) -> Exception:
-    code = exc.response["Error"]["Code"]
-    message = exc.response["Error"].get("Message", "")
+    code = str(exc.response["Error"].get("Code", ""))
+    message = _plain(str(exc.response["Error"].get("Message", "")))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code.isdigit() or not code:
+        # Not an AWS error code: something else (a proxy, a wrong endpoint) answered.
+        return TrackerError(
+            f"Cost Explorer's endpoint answered HTTP {status or code} ({message or 'no message'}), not an AWS "
+            "response: check the proxy or AWS_ENDPOINT_URL_COST_EXPLORER and rerun, or use --source billing-file"
+        )
     permission = "ce:GetCostAndUsage" if operation == "get_cost_and_usage" else "ce:ListCostAllocationTags"
     if code in _EXPIRED:
         return UsageError(
@@ -259,5 +288,21 @@ def _rows(pages: list[dict[str, Any]], metric: str) -> list[SpendRow]:
                     raise TrackerError(
                         f"Cost Explorer sent an amount that is not a number: {figure['Amount']!r}"
                     ) from exc
-                rows.append(SpendRow(start, end, group["Keys"][0], amount, figure["Unit"], estimated))
+                keys = group["Keys"]
+                charge = charge_type_of_record(keys[1] if len(keys) > 1 else "Usage")
+                rows.append(SpendRow(start, end, keys[0], amount, figure["Unit"], estimated, charge))
     return rows
+
+
+def charge_type_of_record(record_type: str) -> str:
+    """Cost Explorer's RECORD_TYPE ("Usage", "Credit", "Recurring reservation fee", ...) as a charge type."""
+    text = record_type.lower()
+    if text in ("credit", "refund", "tax"):
+        return text
+    if "discount" in text:
+        return "credit"
+    if "fee" in text or "purchase" in text:
+        return "fee"
+    if "usage" in text or "negation" in text:
+        return "usage"
+    return "adjustment"

@@ -11,7 +11,11 @@ from typing import Any
 from tracker.errors import UsageError
 from tracker.money import exact_text
 
-__all__ = ["SpendFilter", "SpendRow", "SpendTable", "merge_rows"]
+__all__ = ["CHARGE_TYPES", "SpendFilter", "SpendRow", "SpendTable", "merge_rows"]
+
+# What a line of a bill is: usage (on demand or covered by a commitment), a fee (reservation,
+# Savings Plan, support), a credit or discount, a refund, tax, or another adjustment.
+CHARGE_TYPES = ("usage", "fee", "credit", "refund", "tax", "adjustment")
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,14 @@ class SpendRow:
     amount: Decimal
     currency: str
     estimated: bool
+    charge_type: str = "usage"  # one of CHARGE_TYPES
 
     def to_json(self) -> dict[str, Any]:
         return {
             "period_start": self.period_start.isoformat(),
             "period_end": self.period_end.isoformat(),
             "service": self.service,
+            "charge_type": self.charge_type,
             "amount": exact_text(self.amount),
             "currency": self.currency,
             "estimated": self.estimated,
@@ -109,6 +115,14 @@ class SpendTable:
             out[row.service] += row.amount
         return dict(sorted(out.items(), key=lambda item: (-item[1], item[0])))
 
+    def by_charge_type(self) -> dict[str, Decimal]:
+        """Usage, fees, credits, refunds and tax apart; they add up to :attr:`total`."""
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for row in self.rows:
+            out[row.charge_type] += row.amount
+        order = {name: index for index, name in enumerate(CHARGE_TYPES)}
+        return dict(sorted(out.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
     def by_period(self) -> dict[tuple[date, date], Decimal]:
         out: dict[tuple[date, date], Decimal] = defaultdict(Decimal)
         for row in self.rows:
@@ -121,6 +135,7 @@ class SpendTable:
             "filter": self.filter.to_json(),
             "currency": self.currency,
             "total": exact_text(self.total),
+            "by_charge_type": {k: exact_text(v) for k, v in self.by_charge_type().items()},
             "estimated": self.estimated,
             "details": dict(self.details),
             "notes": list(self.notes),
@@ -134,7 +149,7 @@ class SpendTable:
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["period_start", "period_end", "service", "amount", "currency", "estimated"])
+        writer.writerow(["period_start", "period_end", "service", "amount", "currency", "estimated", "charge_type"])
         for row in self.rows:
             item = row.to_json()
             writer.writerow(
@@ -145,17 +160,20 @@ class SpendTable:
                     item["amount"],
                     item["currency"],
                     str(row.estimated).lower(),
+                    row.charge_type,
                 ]
             )
         return buffer.getvalue()
 
 
 def merge_rows(rows: list[SpendRow]) -> tuple[SpendRow, ...]:
-    """One row per (period, service, currency, estimated), sorted by period then service."""
-    sums: dict[tuple[date, date, str, str, bool], Decimal] = defaultdict(Decimal)
+    """One row per (period, service, charge type, currency, estimated), sorted by period then service."""
+    sums: dict[tuple[date, date, str, str, str, bool], Decimal] = defaultdict(Decimal)
     for row in rows:
-        sums[(row.period_start, row.period_end, row.service, row.currency, row.estimated)] += row.amount
+        sums[(row.period_start, row.period_end, row.service, row.charge_type, row.currency, row.estimated)] += (
+            row.amount
+        )
     return tuple(
-        SpendRow(start, end, service, amount, currency, estimated)
-        for (start, end, service, currency, estimated), amount in sorted(sums.items())
+        SpendRow(start, end, service, amount, currency, estimated, charge)
+        for (start, end, service, charge, currency, estimated), amount in sorted(sums.items())
     )

@@ -569,6 +569,10 @@ def _importances(settings: Settings, study_name: str | None) -> dict[str, str]:
 
 def _spend_section(spend: SpendTable, trials: list[TrialRun]) -> dict[str, Any]:
     by_service = [{"service": k, "amount": cents_text(v)} for k, v in spend.by_service().items()]
+    by_charge_type = [
+        {"charge_type": k, "amount": cents_text(v), "amount_exact": exact_text(v)}
+        for k, v in spend.by_charge_type().items()
+    ]
     by_period = [
         {"period_start": a.isoformat(), "period_end": b.isoformat(), "amount": cents_text(v)}
         for (a, b), v in spend.by_period().items()
@@ -592,6 +596,7 @@ def _spend_section(spend: SpendTable, trials: list[TrialRun]) -> dict[str, Any]:
         "estimated": spend.estimated,
         "estimated_lines": sum(r.estimated for r in spend.rows),
         "by_service": by_service,
+        "by_charge_type": by_charge_type,
         "by_period": by_period,
         "by_period_shown": shown,
         "shown_as": shown_as,

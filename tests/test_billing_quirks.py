@@ -176,3 +176,78 @@ def test_an_unreadable_amount_is_one_line_naming_the_file(tmp_path: Path, invoke
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --file: ") and str(path) in lines[0]
     assert "unmodified export" in lines[0] and len(lines[0]) <= 400
+
+
+# One line of each CUR line-item type: (type, unblended, SP effective, SP commitment to date,
+# SP used commitment, RI effective, RI unused upfront, RI unused recurring, RI ARN), and what
+# AWS's amortized cost makes of it, worked by hand.
+AMORTIZED_LINES = [
+    ("Usage", "10.00", "", "", "", "", "", "", "", "10.00"),
+    ("SavingsPlanCoveredUsage", "5.00", "3.20", "", "", "", "", "", "", "3.20"),
+    ("SavingsPlanNegation", "-5.00", "", "", "", "", "", "", "", "0"),
+    ("SavingsPlanRecurringFee", "100.00", "", "100.00", "80.00", "", "", "", "", "20.00"),  # the unused part
+    ("SavingsPlanUpfrontFee", "1000.00", "", "", "", "", "", "", "", "0"),
+    ("DiscountedUsage", "0.00", "", "", "", "2.75", "", "", "arn:aws:ec2:ri/1", "2.75"),
+    ("RIFee", "50.00", "", "", "", "", "1.10", "0.40", "arn:aws:ec2:ri/1", "1.50"),
+    ("Fee", "300.00", "", "", "", "", "", "", "arn:aws:ec2:ri/1", "0"),  # the RI's upfront purchase
+    ("Fee", "7.00", "", "", "", "", "", "", "", "7.00"),
+    ("Credit", "-1.00", "", "", "", "", "", "", "", "-1.00"),
+    ("Tax", "0.80", "", "", "", "", "", "", "", "0.80"),
+    ("Refund", "-0.30", "", "", "", "", "", "", "", "-0.30"),
+]
+AMORTIZED_COLUMNS = {
+    "CUR 2.0": [
+        "line_item_line_item_type",
+        "line_item_unblended_cost",
+        "savings_plan_savings_plan_effective_cost",
+        "savings_plan_total_commitment_to_date",
+        "savings_plan_used_commitment",
+        "reservation_effective_cost",
+        "reservation_unused_amortized_upfront_fee_for_billing_period",
+        "reservation_unused_recurring_fee",
+        "reservation_reservation_a_r_n",
+        "line_item_usage_start_date",
+        "line_item_product_code",
+        "line_item_currency_code",
+        "bill_invoice_id",
+    ],
+    "legacy CUR": [
+        "lineItem/LineItemType",
+        "lineItem/UnblendedCost",
+        "savingsPlan/SavingsPlanEffectiveCost",
+        "savingsPlan/TotalCommitmentToDate",
+        "savingsPlan/UsedCommitment",
+        "reservation/EffectiveCost",
+        "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+        "reservation/UnusedRecurringFee",
+        "reservation/ReservationARN",
+        "lineItem/UsageStartDate",
+        "lineItem/ProductCode",
+        "lineItem/CurrencyCode",
+        "bill/InvoiceId",
+    ],
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(AMORTIZED_COLUMNS))
+def test_amortized_cost_follows_aws_for_each_line_item_type(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "cur.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(AMORTIZED_COLUMNS[fmt])
+        for line in AMORTIZED_LINES:
+            writer.writerow([*line[:9], "2026-10-05T00:00:00Z", "AmazonEC2", "USD", "INV-1"])
+    spend = SpendFilter(tags=(), start=None, end=None, metric="AmortizedCost")
+    table = BillingFileSource(path).fetch(spend)
+    assert dict(table.details)["format"] == fmt
+    assert table.total == sum((Decimal(line[9]) for line in AMORTIZED_LINES), Decimal(0)) == Decimal("43.95")
+    # Commitment-covered compute is not free, and the parts add up to the total.
+    assert table.by_charge_type() == {
+        "usage": Decimal("15.95"),
+        "fee": Decimal("28.50"),
+        "credit": Decimal("-1.00"),
+        "refund": Decimal("-0.30"),
+        "tax": Decimal("0.80"),
+    }
+    unblended = BillingFileSource(path).fetch(SpendFilter(tags=(), start=None, end=None))
+    assert unblended.total == sum((Decimal(line[1]) for line in AMORTIZED_LINES), Decimal(0))

@@ -45,7 +45,7 @@ def test_billing_file_json_table_and_csv(workdir: Path, invoke) -> None:
 
     csv_out = invoke("cost", "--source", "billing-file", "--file", "cur.parquet", *CHURN, "--format", "csv")
     lines = csv_out.output.strip().splitlines()
-    assert lines[0] == "period_start,period_end,service,amount,currency,estimated"
+    assert lines[0] == "period_start,period_end,service,amount,currency,estimated,charge_type"
     assert sum(Decimal(line.split(",")[3]) for line in lines[1:]) == Decimal(bf.CHURN_TOTAL)
 
 
@@ -251,11 +251,11 @@ def test_cost_explorer_over_http_against_moto(workdir: Path) -> None:
                     "Total": {},
                     "Groups": [
                         {
-                            "Keys": ["Amazon SageMaker"],
+                            "Keys": ["Amazon SageMaker", "Usage"],
                             "Metrics": {"UnblendedCost": {"Amount": "41.2500001", "Unit": "USD"}},
                         },
                         {
-                            "Keys": ["Amazon Simple Storage Service"],
+                            "Keys": ["Amazon Simple Storage Service", "Credit"],
                             "Metrics": {"UnblendedCost": {"Amount": "-1.25", "Unit": "USD"}},
                         },
                     ],
@@ -300,3 +300,25 @@ def test_cost_explorer_over_http_against_moto(workdir: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def test_credits_are_their_own_lines_that_add_up_to_the_total(workdir: Path, invoke) -> None:
+    import csv as csv_module
+
+    example = Path(__file__).parent.parent / "examples"
+    result = invoke("cost", "--config", example / "classification.yaml", "--file", example / "cur2-churn-2026-10.csv",
+                    "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    # The independent sum: the example export read with the csv module, tagged project=churn and team=growth.
+    want: dict[str, Decimal] = {}
+    with (example / "cur2-churn-2026-10.csv").open(newline="") as handle:
+        for line in csv_module.DictReader(handle):
+            tags = json.loads(line["resource_tags"] or "{}")
+            if tags.get("user_project") == "churn" and tags.get("user_team") == "growth":
+                kind = "credit" if line["line_item_line_item_type"] == "Credit" else "usage"
+                want[kind] = want.get(kind, Decimal(0)) + Decimal(line["line_item_unblended_cost"])
+    assert {k: Decimal(v) for k, v in payload["by_charge_type"].items()} == want
+    assert set(want) == {"usage", "credit"}
+    assert sum(want.values(), Decimal(0)) == Decimal(payload["total"])
+    assert {row["charge_type"] for row in payload["rows"]} == {"usage", "credit"}

@@ -29,8 +29,8 @@ def _explorer(_workdir: Path, _invoke) -> SpendTable:
         "TimePeriod": {"Start": "2026-10-01", "End": "2026-11-01"},
         "Total": {},
         "Groups": [
-            {"Keys": ["Amazon SageMaker"], "Metrics": {"UnblendedCost": {"Amount": "12.34", "Unit": "USD"}}},
-            {"Keys": ["Amazon S3"], "Metrics": {"UnblendedCost": {"Amount": "-0.5", "Unit": "USD"}}},
+            {"Keys": ["Amazon SageMaker", "Usage"], "Metrics": {"UnblendedCost": {"Amount": "12.34", "Unit": "USD"}}},
+            {"Keys": ["Amazon S3", "Credit"], "Metrics": {"UnblendedCost": {"Amount": "-0.5", "Unit": "USD"}}},
         ],
         "Estimated": False,
     }
@@ -66,7 +66,7 @@ def test_rows_are_frozen_exact_and_well_formed(table: SpendTable) -> None:
         assert row.service
         with pytest.raises(dataclasses.FrozenInstanceError):
             row.amount = Decimal(0)  # type: ignore[misc]
-    keys = [(r.period_start, r.period_end, r.service, r.currency, r.estimated) for r in table.rows]
+    keys = [(r.period_start, r.period_end, r.service, r.charge_type, r.currency, r.estimated) for r in table.rows]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 

@@ -24,8 +24,8 @@ def _client():
     return boto3.client("ce", region_name="us-east-1")
 
 
-def _group(service: str, amount: str, metric: str = "UnblendedCost") -> dict:
-    return {"Keys": [service], "Metrics": {metric: {"Amount": amount, "Unit": "USD"}}}
+def _group(service: str, amount: str, metric: str = "UnblendedCost", record: str = "Usage") -> dict:
+    return {"Keys": [service, record], "Metrics": {metric: {"Amount": amount, "Unit": "USD"}}}
 
 
 def _day(day: int, groups: list[dict], estimated: bool = False) -> dict:
@@ -47,7 +47,7 @@ def _expected(token: str | None = None) -> dict:
         "Granularity": "DAILY",
         "Metrics": ["UnblendedCost"],
         "Filter": {"Tags": {"Key": "project", "Values": ["churn"], "MatchOptions": ["EQUALS"]}},
-        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+        "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "RECORD_TYPE"}],
     }
     if token:
         request["NextPageToken"] = token
@@ -93,7 +93,10 @@ def test_follows_next_page_token_and_keeps_amounts_exact(tmp_path: Path) -> None
     )
     stub.add_response(
         "get_cost_and_usage",
-        {"ResultsByTime": [_day(3, [_group("AWS Glue", "-1.25")], estimated=True)], "DimensionValueAttributes": []},
+        {
+            "ResultsByTime": [_day(3, [_group("AWS Glue", "-1.25", record="Credit")], estimated=True)],
+            "DimensionValueAttributes": [],
+        },
         _expected("page-3"),
     )
     with stub:
@@ -109,6 +112,8 @@ def test_follows_next_page_token_and_keeps_amounts_exact(tmp_path: Path) -> None
     ]
     assert table.estimated and table.currency == "USD"
     assert dict(table.details)["requests"] == "3"
+    assert table.by_charge_type() == {"usage": Decimal("19.4456790012"), "credit": Decimal("-1.25")}
+    assert [r.charge_type for r in table.rows] == ["usage", "usage", "usage", "credit"]
 
 
 def test_throttling_is_retried_with_backoff() -> None:
@@ -263,3 +268,67 @@ def test_open_months_and_estimates_are_never_served_from_cache(tmp_path: Path, t
             CostExplorerSource(client, cache_dir=tmp_path, today=today, check_tags=False).fetch(month)
             stub.assert_no_pending_responses()  # asked both times
     assert not list(tmp_path.glob("*.json"))
+
+
+class _HtmlProxy:
+    """An HTTP server on 127.0.0.1 that answers every request with a proxy's HTML error page."""
+
+    PAGE = (
+        b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
+        b"<p>The proxy server received an invalid response from an upstream server.</p></body></html>"
+    )
+
+    def __enter__(self) -> str:
+        import http.server
+        import threading
+
+        page = self.PAGE
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(502)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+
+def test_a_proxy_answering_html_is_one_readable_line() -> None:
+    from botocore.config import Config
+
+    with _HtmlProxy() as endpoint:
+        client = boto3.client(
+            "ce", region_name="us-east-1", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1})
+        )
+        with pytest.raises(TrackerError) as raised:
+            CostExplorerSource(client, today=TODAY, check_tags=False).fetch(OCTOBER)
+    message = str(raised.value)
+    assert "<" not in message and "\n" not in message and len(message) < 300
+    assert message.startswith("Cost Explorer's endpoint answered HTTP 502 (Bad Gateway), not an AWS response")
+
+
+def test_an_endpoint_that_is_down_is_one_line() -> None:
+    from botocore.config import Config
+
+    from tests.conftest import free_port
+
+    client = boto3.client(
+        "ce",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
+    with pytest.raises(TrackerError) as raised:
+        CostExplorerSource(client, today=TODAY, check_tags=False).fetch(OCTOBER)
+    assert str(raised.value).startswith("cannot reach Cost Explorer at http://127.0.0.1:")

@@ -146,7 +146,8 @@ class CostConfig(_Section):
     """Where the project's spend comes from (``tracker cost`` and ``tracker report``)."""
 
     source: CostSource = "estimate"
-    file: Path | None = None
+    # A local file or folder, or an s3://bucket/prefix/ of a data export.
+    file: str | None = None
     start: date | None = None
     end: date | None = None
     granularity: Literal["daily", "monthly"] = "monthly"

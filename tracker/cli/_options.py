@@ -79,8 +79,7 @@ def spend_options(func: F) -> F:
         click.option(
             "--file",
             "file",
-            type=click.Path(path_type=Path),
-            help="Billing export (file or folder), for --source billing-file.",
+            help="Billing export for --source billing-file: a file, a folder, or s3://BUCKET/PREFIX/.",
         ),
         click.option("--refresh", is_flag=True, help="Ask Cost Explorer again instead of using the cache."),
         click.option(

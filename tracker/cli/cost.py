@@ -86,12 +86,13 @@ def _print_spend(table: SpendTable, attribution: Attribution | None) -> None:
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     view = Table(title=f"Spend from {table.source}: {table.filter.describe()}")
-    for name in ("period", "service", "amount", "currency", "estimated"):
+    for name in ("period", "service", "charge", "amount", "currency", "estimated"):
         view.add_column(name, justify="right" if name == "amount" else "left")
     for row in table.rows:
         view.add_row(
             f"{row.period_start} to {row.period_end}",
             row.service,
+            row.charge_type,
             exact_text(row.amount),
             row.currency,
             "yes" if row.estimated else "",
@@ -103,6 +104,10 @@ def _print_spend(table: SpendTable, attribution: Attribution | None) -> None:
         click.echo(f"  note: {note}")
     flag = "estimated" if table.estimated else "not estimated"
     rows = f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"
+    charges = table.by_charge_type()
+    if len(charges) > 1:
+        parts = ", ".join(f"{name} {exact_text(amount)}" for name, amount in charges.items())
+        click.echo(f"By charge type: {parts} (they add up to the total)")
     click.echo(f"Total: {exact_text(table.total)} {table.currency} ({flag}, {rows})")
     if attribution is not None:
         click.echo(

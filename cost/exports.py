@@ -1,0 +1,297 @@
+"""What a billing export is: its formats (CUR 2.0, legacy CUR, FOCUS 1.x) and the SQL that sums it.
+
+Pure text: the formats are detected from column names, and every expression here is built
+for DuckDB with user values (tag keys and values, dates) bound as parameters, never spliced.
+``cost.billing`` runs the query.
+
+Amortized cost (``--metric AmortizedCost``) follows AWS's definition for CUR (the CUR query
+library's "amortized cost"): Savings Plan covered usage at its effective cost, RI discounted
+usage at the reservation's effective cost, an RI fee or Savings Plan recurring fee only for
+its unused part, negations and upfront fees not at all, everything else unblended. FOCUS
+carries it ready-made as ``EffectiveCost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from cost.periods import exclusive_end
+from cost.table import SpendFilter
+from tracker.errors import UsageError
+
+__all__ = ["CUR2", "FOCUS", "LEGACY", "ExportFormat", "build_query", "detect_format"]
+
+AMORTIZED = "AmortizedCost"
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    start: str
+    service: str
+    currency: str
+    amounts: dict[str, str]  # metric -> column
+    invoice: str | None
+    tag_column: str
+    # The columns of AWS's amortized-cost formula, by role (CUR formats only).
+    amortized: dict[str, str] = field(default_factory=dict)
+    line_type: str | None = None
+
+
+CUR2 = ExportFormat(
+    "CUR 2.0",
+    "line_item_usage_start_date",
+    "line_item_product_code",
+    "line_item_currency_code",
+    {
+        "UnblendedCost": "line_item_unblended_cost",
+        "BlendedCost": "line_item_blended_cost",
+        "NetUnblendedCost": "line_item_net_unblended_cost",
+    },
+    "bill_invoice_id",
+    "resource_tags",
+    {
+        "unblended": "line_item_unblended_cost",
+        "sp_effective": "savings_plan_savings_plan_effective_cost",
+        "sp_commitment": "savings_plan_total_commitment_to_date",
+        "sp_used": "savings_plan_used_commitment",
+        "ri_effective": "reservation_effective_cost",
+        "ri_unused_upfront": "reservation_unused_amortized_upfront_fee_for_billing_period",
+        "ri_unused_recurring": "reservation_unused_recurring_fee",
+        "ri_arn": "reservation_reservation_a_r_n",
+    },
+    "line_item_line_item_type",
+)
+LEGACY = ExportFormat(
+    "legacy CUR",
+    "lineItem/UsageStartDate",
+    "lineItem/ProductCode",
+    "lineItem/CurrencyCode",
+    {
+        "UnblendedCost": "lineItem/UnblendedCost",
+        "BlendedCost": "lineItem/BlendedCost",
+        "NetUnblendedCost": "lineItem/NetUnblendedCost",
+    },
+    "bill/InvoiceId",
+    "resourceTags/user:",
+    {
+        "unblended": "lineItem/UnblendedCost",
+        "sp_effective": "savingsPlan/SavingsPlanEffectiveCost",
+        "sp_commitment": "savingsPlan/TotalCommitmentToDate",
+        "sp_used": "savingsPlan/UsedCommitment",
+        "ri_effective": "reservation/EffectiveCost",
+        "ri_unused_upfront": "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+        "ri_unused_recurring": "reservation/UnusedRecurringFee",
+        "ri_arn": "reservation/ReservationARN",
+    },
+    "lineItem/LineItemType",
+)
+FOCUS = ExportFormat(
+    "FOCUS 1.x",
+    "ChargePeriodStart",
+    "ServiceName",
+    "BillingCurrency",
+    # FOCUS names its own bases: BilledCost is what the invoice says, EffectiveCost amortizes.
+    {"UnblendedCost": "BilledCost", AMORTIZED: "EffectiveCost"},
+    "InvoiceId",
+    "Tags",
+)
+
+# CUR line item types, as charge types (cost.table.CHARGE_TYPES).
+_CUR_CHARGE_TYPES = {
+    "Usage": "usage",
+    "DiscountedUsage": "usage",
+    "SavingsPlanCoveredUsage": "usage",
+    "SavingsPlanNegation": "usage",
+    "Fee": "fee",
+    "RIFee": "fee",
+    "SavingsPlanRecurringFee": "fee",
+    "SavingsPlanUpfrontFee": "fee",
+    "Credit": "credit",
+    "BundledDiscount": "credit",
+    "EdpDiscount": "credit",
+    "PrivateRateDiscount": "credit",
+    "SppDiscount": "credit",
+    "Discount": "credit",
+    "Refund": "refund",
+    "Tax": "tax",
+}
+_FOCUS_CHARGE_TYPES = {"Usage": "usage", "Purchase": "fee", "Credit": "credit", "Tax": "tax"}
+
+
+def detect_format(columns: list[str]) -> ExportFormat:
+    names = set(columns)
+    if {"BilledCost", "ChargePeriodStart"} <= names:
+        return FOCUS
+    if "line_item_unblended_cost" in names:
+        return CUR2
+    if "lineItem/UnblendedCost" in names:
+        return LEGACY
+    shown = ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else "")
+    raise UsageError(
+        "the file is not a billing export: expected CUR 2.0 (line_item_unblended_cost), legacy CUR "
+        f"(lineItem/UnblendedCost) or FOCUS (BilledCost, ChargePeriodStart) columns; found: {shown}"
+    )
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _number(column: str, types: Mapping[str, str]) -> str:
+    """An exact DECIMAL of a column: text and decimals as written (20 places), doubles to 10."""
+    if column not in types:
+        return "CAST(0 AS DECIMAL(38, 10))"
+    if types[column].upper().startswith(("VARCHAR", "DECIMAL")):
+        return f"coalesce(CAST(nullif(trim(CAST({quote(column)} AS VARCHAR)), '') AS DECIMAL(38, 20)), 0)"
+    return f"coalesce(CAST(ROUND({quote(column)}, 10) AS DECIMAL(38, 10)), 0)"
+
+
+def amount_expression(fmt: ExportFormat, metric: str, types: Mapping[str, str]) -> tuple[str, str]:
+    """The SQL of one line's amount for ``metric``, and what it reads (for the table's details)."""
+    if metric == AMORTIZED and fmt.amortized:
+        return _cur_amortized(fmt, types), "AWS amortized cost (see the docs)"
+    column = fmt.amounts.get(metric)
+    if column is None or column not in types:
+        allowed = [m for m, c in fmt.amounts.items() if c in types] + ([AMORTIZED] if fmt.amortized else [])
+        raise UsageError(f"--metric {metric} is not in this {fmt.name} export; allowed here: {', '.join(allowed)}")
+    return _number(column, types), column
+
+
+def _cur_amortized(fmt: ExportFormat, types: Mapping[str, str]) -> str:
+    c = {role: _number(column, types) for role, column in fmt.amortized.items() if role != "ri_arn"}
+    line_type = _text(fmt.line_type, types)
+    arn = _text(fmt.amortized["ri_arn"], types)
+    return f"""CASE {line_type}
+        WHEN 'SavingsPlanCoveredUsage' THEN {c["sp_effective"]}
+        WHEN 'SavingsPlanRecurringFee' THEN {c["sp_commitment"]} - {c["sp_used"]}
+        WHEN 'SavingsPlanNegation' THEN 0
+        WHEN 'SavingsPlanUpfrontFee' THEN 0
+        WHEN 'DiscountedUsage' THEN {c["ri_effective"]}
+        WHEN 'RIFee' THEN {c["ri_unused_upfront"]} + {c["ri_unused_recurring"]}
+        ELSE CASE WHEN {line_type} = 'Fee' AND {arn} <> '' THEN 0 ELSE {c["unblended"]} END
+    END"""
+
+
+def _text(column: str | None, types: Mapping[str, str]) -> str:
+    if column is None or column not in types:
+        return "''"
+    return f"coalesce(CAST({quote(column)} AS VARCHAR), '')"
+
+
+def charge_type_expression(fmt: ExportFormat, types: Mapping[str, str]) -> str:
+    """The SQL of one line's charge type: usage, fee, credit, refund, tax or adjustment."""
+    if fmt is FOCUS:
+        category = _text("ChargeCategory", types)
+        cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in _FOCUS_CHARGE_TYPES.items())
+        charge_class = _text("ChargeClass", types)
+        if "ChargeCategory" not in types:
+            return "'usage'"
+        by_category = f"CASE {category} {cases} ELSE 'adjustment' END"
+        return f"CASE WHEN {charge_class} = 'Correction' THEN 'refund' ELSE {by_category} END"
+    if fmt.line_type is None or fmt.line_type not in types:
+        return "'usage'"
+    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in _CUR_CHARGE_TYPES.items())
+    return f"CASE {_text(fmt.line_type, types)} {cases} ELSE 'adjustment' END"
+
+
+def tag_condition(
+    fmt: ExportFormat, key: str, value: str, types: Mapping[str, str]
+) -> tuple[str, list[Any], str | None]:
+    """The SQL condition for one tag (its key and value bound as parameters), and a note
+    when the export has no column for the tag at all, so no line can match."""
+    if fmt is LEGACY:
+        column = fmt.tag_column + key
+        if column not in types:
+            return "FALSE", [], _no_tag_column(fmt, key, column)
+        return f"{quote(column)} = ?", [value], None
+    column = fmt.tag_column
+    if column not in types:
+        return "FALSE", [], _no_tag_column(fmt, key, column)
+    keys = ["user_" + "".join(c if c.isalnum() else "_" for c in key)] if fmt is CUR2 else [key, f"user:{key}"]
+    if types[column].upper().startswith("MAP"):
+        lookups = [f"{quote(column)}[?]" for _ in keys]
+        return f"coalesce({', '.join(lookups)}) = ?", [*keys, value], None
+    # Untagged FOCUS rows hold the text NULL, an empty string or {}: not JSON, or no key.
+    paths = [f"json_extract_string({quote(column)}, ?)" for _ in keys]
+    json_paths = ['$."' + k.replace('"', '\\"') + '"' for k in keys]
+    return f"(json_valid({quote(column)}) AND coalesce({', '.join(paths)}) = ?)", [*json_paths, value], None
+
+
+def _no_tag_column(fmt: ExportFormat, key: str, column: str) -> str:
+    return (
+        f"this {fmt.name} export has no {column} column, so no line carries the tag {key!r} (total 0): "
+        "activate the tag as a cost-allocation tag in the Billing console, and include resource tags in "
+        "the export; tags appear only in exports made after activation"
+    )
+
+
+def _periods(spend_filter: SpendFilter, start_ts: str) -> tuple[str, str]:
+    if spend_filter.granularity == "daily":
+        return (
+            f"CAST(date_trunc('day', {start_ts}) AS DATE)",
+            f"CAST(date_trunc('day', {start_ts}) + INTERVAL 1 DAY AS DATE)",
+        )
+    month = f"date_trunc('month', {start_ts})"
+    period_start = f"CAST({month} AS DATE)"
+    period_end = f"CAST({month} + INTERVAL 1 MONTH AS DATE)"
+    if spend_filter.start is not None:
+        period_start = f"greatest({period_start}, CAST({_literal(spend_filter.start.isoformat())} AS DATE))"
+    if spend_filter.end is not None:
+        period_end = f"least({period_end}, CAST({_literal(exclusive_end(spend_filter.end).isoformat())} AS DATE))"
+    return period_start, period_end
+
+
+def build_query(
+    fmt: ExportFormat, spend_filter: SpendFilter, scan: str, types: Mapping[str, str]
+) -> tuple[str, list[Any], list[str], str]:
+    """The query that sums the export by period, service, charge type and currency.
+
+    Returns the SQL, its parameters, notes for the reader, and what the amount reads.
+    """
+    # A bill's periods are UTC: zoned times are converted, naive ones taken as UTC (the
+    # connection's TimeZone is UTC).
+    start_tz = f"CAST({quote(fmt.start)} AS TIMESTAMPTZ)"
+    start_ts = f"timezone('UTC', {start_tz})"
+    conditions: list[str] = []
+    parameters: list[Any] = []
+    notes: list[str] = []
+    for key, value in spend_filter.tags:
+        condition, bound, note = tag_condition(fmt, key, value, types)
+        conditions.append(condition)
+        parameters.extend(bound)
+        notes.extend([note] if note else [])
+    for bound_day, operator in ((spend_filter.start, ">="), (_after(spend_filter.end), "<")):
+        if bound_day is not None:
+            # On the column as it is, so DuckDB can skip row groups by their statistics.
+            conditions.append(f"{start_tz} {operator} CAST(? AS TIMESTAMPTZ)")
+            parameters.append(bound_day)
+    amount, reads = amount_expression(fmt, spend_filter.metric, types)
+    estimated = "FALSE"
+    if fmt.invoice and fmt.invoice in types:
+        estimated = f"coalesce(CAST({quote(fmt.invoice)} AS VARCHAR), '') = ''"
+    period_start, period_end = _periods(spend_filter, start_ts)
+    query = f"""
+        SELECT {period_start} AS period_start, {period_end} AS period_end,
+               CAST({quote(fmt.service)} AS VARCHAR) AS service,
+               CAST({quote(fmt.currency)} AS VARCHAR) AS currency,
+               bool_or({estimated}) AS estimated,
+               {charge_type_expression(fmt, types)} AS charge_type,
+               SUM({amount}) AS amount
+        FROM {scan}
+        WHERE {" AND ".join(conditions) if conditions else "TRUE"}
+        GROUP BY ALL
+        ORDER BY 1, 2, 3, 4
+    """
+    return query, parameters, notes, reads
+
+
+def _after(end: date | None) -> date | None:
+    return exclusive_end(end) if end is not None else None
