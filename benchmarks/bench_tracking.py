@@ -67,6 +67,9 @@ class NullRunStore:
     def find_sweep_run(self, experiment_id: str, study: str) -> str | None:
         return "parent"
 
+    def resume_sweep_run(self, run_id: str) -> None:
+        return None
+
     def create_sweep_run(self, experiment_id: str, study: str, **fields: Any) -> str:
         return "parent"
 

@@ -17,6 +17,7 @@ from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.metrics import classification_metrics, regression_metrics
 from tracker.money import cents, cents_text, exact_text
 from tracker.runs import RunStore, SweepRun, TrialRun
+from tracker.urls import redact_all
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -250,9 +251,7 @@ def _best_of(store: RunStore, parent: SweepRun) -> TrialRun:
     metric = parent.metric_key
     done = [t for t in store.trial_runs(parent.experiment_id, parent.run_id) if t.state == "COMPLETE"]
     if not done or metric is None:
-        raise UsageError(
-            f"the sweep {parent.name!r} has no finished runs; run `tracker sweep` until a trial completes"
-        )
+        raise UsageError(f"the sweep {parent.name!r} has no finished runs; run `tracker sweep` until a trial completes")
     sign = -1 if parent.direction == "minimize" else 1
     return max(done, key=lambda t: sign * t.metrics.get(metric, float("-inf") * sign))
 
@@ -624,18 +623,21 @@ def _provenance(settings: Settings, store: RunStore, g: _Gathered, generated: da
     if uri.startswith(("http://", "https://")):
         base = uri.rstrip("/")
         link = f"{base}/#/experiments/{experiment_id}/runs/"
-    return {
-        "experiment": settings.experiment,
-        "experiment_id": experiment_id,
-        "sweep_run_id": parent.run_id if parent is not None else None,
-        "best_run_id": best_id,
-        "links": {
-            "sweep": f"{link}{parent.run_id}" if link and parent is not None else None,
-            "best": f"{link}{best_id}" if link else None,
-        },
-        "tracking_uri": uri,
-        "tool": "tracker",
-        "version": __version__,
-        "generated_at": generated.isoformat(),
-        "config": settings.model_dump(mode="json"),
-    }
+    # Redacted: a password in a storage or tracking URL never reaches a page, a file or MLflow.
+    return redact_all(
+        {
+            "experiment": settings.experiment,
+            "experiment_id": experiment_id,
+            "sweep_run_id": parent.run_id if parent is not None else None,
+            "best_run_id": best_id,
+            "links": {
+                "sweep": f"{link}{parent.run_id}" if link and parent is not None else None,
+                "best": f"{link}{best_id}" if link else None,
+            },
+            "tracking_uri": uri,
+            "tool": "tracker",
+            "version": __version__,
+            "generated_at": generated.isoformat(),
+            "config": settings.model_dump(mode="json"),
+        }
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reports.build import Report
-from reports.render import render_html, render_pdf, write_atomic
+from reports.render import render_html, render_pdf, write_set_atomic
 from tracker.runs import RunStore
 
 __all__ = ["Published", "publish_report"]
@@ -36,14 +36,10 @@ def publish_report(
     """Write ``json_path``, ``html`` and ``pdf`` (each atomically) and log them on the sweep's parent run."""
     page = render_html(report, paper=paper)
     document = render_pdf(page, report, on_refused=on_refused)
-    written = []
-    for path, data in (
-        (json_path, json.dumps(report.data, indent=2).encode()),
-        (html, page.encode()),
-        (pdf, document),
-    ):
-        write_atomic(path, data)
-        written.append(str(path))
+    files = [(json_path, json.dumps(report.data, indent=2).encode()), (html, page.encode()), (pdf, document)]
+    # As a set: a full disk never leaves a new HTML beside an old PDF.
+    write_set_atomic(files)
+    written = [str(path) for path, _ in files]
     if report.parent_run_id is None:
         return Published(tuple(written), None)
     headline = report.headline

@@ -8,26 +8,54 @@ so such text is shown as text and never loaded.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from reports.build import Report
+from tracker.errors import TrackerError
 
-__all__ = ["render_html", "render_pdf", "write_atomic"]
+__all__ = ["render_html", "render_pdf", "write_atomic", "write_set_atomic"]
 
 PAPER = {"a4": "A4", "letter": "Letter"}
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename: never a half-written file in its place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    write_set_atomic([(Path(path), data)])
+
+
+def write_set_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write several files as a set: all of them replace the old ones, or none does.
+
+    Each is written in full to a temporary file beside its target and synced; only when
+    every one is on disk are they renamed into place. A full disk leaves the old files as
+    they were and says which file did not fit.
+    """
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            temporaries.append((_write_temporary(Path(path), data), Path(path)))
+        for temporary, path in temporaries:
+            os.replace(temporary, path)
+    except BaseException:
+        for temporary, _ in temporaries:
+            temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_temporary(path: Path, data: bytes) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(exc, path) from exc
+    temporary = Path(name)
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -36,10 +64,19 @@ def write_atomic(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise _write_error(exc, path) from exc
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+    return temporary
+
+
+def _write_error(exc: OSError, path: Path) -> TrackerError:
+    if exc.errno == errno.ENOSPC:
+        return TrackerError(f"no space left on device while writing {path}; the old files are unchanged")
+    return TrackerError(f"cannot write {path}: {exc.strerror or exc}; the old files are unchanged")
 
 
 def _environment() -> Any:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +86,25 @@ def slow_objective_config(folder: Path, experiment: str) -> Path:
         )
     )
     return path
+
+
+def wait_for(path: Path, timeout: float = 90) -> None:
+    """Until ``path`` exists: the marker a slow objective leaves when a trial starts or hangs."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} did not appear in {timeout} s")
+        time.sleep(0.05)
+
+
+def start_tracker(workdir: Path, *args: str, merge_output: bool = False, **env: str) -> subprocess.Popen[str]:
+    """``python -m tracker ARGS`` as a user starts it, in its own process group (for signals)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=workdir,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )

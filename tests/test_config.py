@@ -42,3 +42,12 @@ def test_a_relative_sqlite_path_is_fixed_to_the_working_directory(tmp_path: Path
     monkeypatch.chdir(tmp_path)
     settings = load_settings(overrides={"storage": "sqlite:///sub/optuna.db"}, environ={})
     assert settings.storage == f"sqlite:///{tmp_path.resolve() / 'sub' / 'optuna.db'}"
+
+
+def test_early_stopping_off_may_be_written_unquoted(tmp_path: Path) -> None:
+    # YAML 1.1 reads an unquoted `off` as false; the documented value still means off.
+    path = tmp_path / "c.yaml"
+    path.write_text("early_stopping: off\n")
+    assert load_settings(path, environ={}).early_stopping == "off"
+    path.write_text("early_stopping: median\n")
+    assert load_settings(path, environ={}).early_stopping == "median"

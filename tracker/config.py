@@ -34,6 +34,14 @@ __all__ = [
 ]
 
 Strategy = Literal["bayesian", "random", "grid", "hyperband"]
+_TRACKING_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql", "http", "https", "file", "databricks"})
+# How much of a bad value an error message shows: enough to recognise it, never a flood.
+_SHOWN = 120
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 
@@ -47,9 +55,10 @@ class ParamSpec(_Section):
     """One hyperparameter: an int or float range (optionally log-scaled) or choices."""
 
     type: Literal["int", "float", "categorical"]
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
+    # Finite: an infinite or NaN bound would only fail once every trial had run.
+    low: float | None = Field(None, allow_inf_nan=False)
+    high: float | None = Field(None, allow_inf_nan=False)
+    step: float | None = Field(None, gt=0, allow_inf_nan=False)
     log: bool = False
     choices: list[str | int | float | bool | None] | None = None
 
@@ -168,7 +177,7 @@ class RoiConfig(_Section):
     """The expected-value model that turns model quality into money."""
 
     currency: str = "USD"
-    horizon_months: int = Field(12, ge=1)
+    horizon_months: int = Field(12, ge=1, le=1200)
     predictions_per_month: Decimal = Field(Decimal(20000), ge=0)
     value_per_outcome: OutcomeValues | None = None
     value_per_unit_error: Decimal | None = None
@@ -189,7 +198,7 @@ class RoiConfig(_Section):
 class Settings(_Section):
     """Everything a command needs, validated."""
 
-    experiment: str = Field("tracker-demo", min_length=1)
+    experiment: str = Field("tracker-demo", min_length=1, max_length=250)
     study: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     objective: ObjectiveConfig = Field(default_factory=lambda: ObjectiveConfig())
@@ -199,7 +208,8 @@ class Settings(_Section):
     limits: Limits = Field(default_factory=lambda: Limits())
     completion: CompletionCriteria = Field(default_factory=lambda: CompletionCriteria())
     warm_start: WarmStart | None = None
-    seed: int = 42
+    # numpy and scikit-learn take seeds in [0, 2**32).
+    seed: int = Field(42, ge=0, le=2**32 - 1)
     storage: str = DEFAULT_STORAGE
     tracking_uri: str = DEFAULT_TRACKING_URI
     compute: ComputeConfig = Field(default_factory=lambda: ComputeConfig())
@@ -210,7 +220,38 @@ class Settings(_Section):
     @classmethod
     def _tags_are_text(cls, value: Any) -> Any:
         if isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(item, Mapping | list | tuple | set) or item is None:
+                    raise ValueError(f"the value of tag {str(key)!r} must be text or a number, not {_shown(item)}")
             return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _off_is_false(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted `off` as false; the documented value is `off`.
+        return "off" if value is False else value
+
+    @field_validator("experiment")
+    @classmethod
+    def _registrable(cls, value: str) -> str:
+        # The champion is registered under the experiment's name, and the Model Registry
+        # refuses '/' and ':' in names.
+        if "/" in value or ":" in value or value.strip() in ("", ".", ".."):
+            raise ValueError(f"{_shown(value)} cannot name a registered model; use letters, digits, '-', '_' or '.'")
+        if not value.isprintable():
+            raise ValueError("the name holds control characters")
+        return value
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.partition(":")[0].lower() if ":" in value else "file"
+        if scheme.split("+")[0] not in _TRACKING_SCHEMES:
+            raise ValueError(
+                f"unknown scheme {scheme!r} in {_shown(value)}; use sqlite:///mlflow.db, "
+                "postgresql://..., http(s)://host:port or file:///path"
+            )
         return value
 
     @property
@@ -225,40 +266,93 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     elif first["type"] == "literal_error":
-        message = f"got {first.get('input')!r}; {first['msg'].lower()}"
+        message = f"got {_shown(first.get('input'))}; {first['msg'].lower()}"
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{source}: {field}: {message}{suffix}"
+    return f"{source}: {_clip(field, 80)}: {_clip(message, 200)}{suffix}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node = data
     *parents, leaf = dotted.split(".")
+    walked: list[str] = []
     for part in parents:
+        walked.append(part)
         child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            # `limits: 5` is a mistake even when a flag sets limits.max_trials.
+            raise ConfigError(f"{'.'.join(walked)}: expected a section of keys, got {_shown(child)}")
         node = child
     node[leaf] = value
 
 
+# A YAML document expands its aliases when it is read; more nodes than this is an attack or a
+# mistake (a "billion laughs"), never a configuration.
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (memoised per node)."""
+    import yaml
+
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_YAML_NODES + 1  # a node that contains itself expands forever
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(item, sizes) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[id(node)] = total = min(total, MAX_YAML_NODES + 1)
+    return total
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{path}: the YAML expands to more than {MAX_YAML_NODES:,} values through its aliases "
+                "(&anchor/*alias); write the values out"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
-    """The YAML mapping in ``path``; a missing or malformed file is a ConfigError."""
+    """The YAML mapping in ``path``; a missing, unreadable or malformed file is a ConfigError."""
     import yaml
 
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from exc
+    except (ValueError, OverflowError) as exc:
+        # YAML reads 2026-02-30 as a date and fails to build it.
+        raise ConfigError(f"{path}: a value cannot be read ({_clip(str(exc), 120)}); quote it or correct it") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -30,18 +30,24 @@ def register_champion(
     mlflow.set_tracking_uri(store.tracking_uri)
     # Resuming the run attaches the logged model to it; the context ends it FINISHED again.
     # MLflow prints its own "Successfully registered" lines; the sweep's summary says it once.
-    with mlflow.start_run(run_id=run_id), contextlib.redirect_stderr(io.StringIO()):
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=input_example,
-            registered_model_name=model_name,
-            tags=dict(tags),
-            skops_trusted_types=_own_types(model),
-            # Named, so MLflow does not load the model in a subprocess to infer them.
-            pip_requirements=_requirements(),
-        )
+    try:
+        with mlflow.start_run(run_id=run_id), contextlib.redirect_stderr(io.StringIO()):
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=input_example,
+                registered_model_name=model_name,
+                tags=dict(tags),
+                skops_trusted_types=_own_types(model),
+                # Named, so MLflow does not load the model in a subprocess to infer them.
+                pip_requirements=_requirements(),
+            )
+    except Exception as exc:
+        # The trial itself completed: its run stays FINISHED, whatever the registry said.
+        store.client.set_terminated(run_id, status="FINISHED")
+        message = getattr(exc, "message", None) or str(exc)
+        raise TrackerError(f"registering the champion {model_name!r} failed: {message[:200]}") from exc
     version = info.registered_model_version
     if version is None:
         raise TrackerError(f"MLflow did not register the champion model {model_name!r}")

@@ -128,6 +128,8 @@ class RunRecord(Protocol):
 
     def find_sweep_run(self, experiment_id: str, study: str) -> str | None: ...
 
+    def resume_sweep_run(self, run_id: str) -> None: ...
+
     def create_sweep_run(
         self,
         experiment_id: str,
@@ -196,10 +198,6 @@ def _finite(values: Mapping[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
 
 
-def _quote(text: str) -> str:
-    return text.replace("'", "\\'")
-
-
 class RunStore:
     """The project's MLflow record, behind one injected :class:`MlflowClient`."""
 
@@ -208,12 +206,15 @@ class RunStore:
 
     @classmethod
     def open(cls, tracking_uri: str) -> RunStore:
+        """The store at ``tracking_uri``; a server that does not answer fails in seconds, not minutes."""
+        if tracking_uri.startswith(("http://", "https://")):
+            _check_server(tracking_uri)
         try:
             if tracking_uri.startswith("sqlite:///"):
                 return cls(_initialise_sqlite_once(tracking_uri))
             return cls(MlflowClient(tracking_uri=tracking_uri))
         except MlflowException as exc:
-            raise TrackerError(f"cannot open the MLflow store {tracking_uri}: {exc.message}") from exc
+            raise TrackerError(f"cannot open the MLflow store {tracking_uri}: {exc.message[:200]}") from exc
 
     @property
     def tracking_uri(self) -> str:
@@ -251,13 +252,17 @@ class RunStore:
     # -- the sweep's parent run -----------------------------------------------------------
 
     def find_sweep_run(self, experiment_id: str, study: str) -> str | None:
-        runs = self.client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`{_TAG_ROLE}` = '{_ROLE_SWEEP}' and tags.`{_TAG_STUDY}` = '{_quote(study)}'",
-            order_by=["attributes.start_time ASC"],
-            max_results=1,
-        )
-        return runs[0].info.run_id if runs else None
+        """The first parent run of study ``study``, or None.
+
+        The study is matched here, not in MLflow's filter: its filter strings have no escape
+        for a quote, so a name like ``it's`` would never be found and each resume would
+        start a new parent run.
+        """
+        found = [run for run in self.sweep_runs(experiment_id) if run.study == study]
+        return min(found, key=lambda run: run.start_time or 0).run_id if found else None
+
+    def resume_sweep_run(self, run_id: str) -> None:
+        self.client.update_run(run_id, status="RUNNING")
 
     def create_sweep_run(
         self,
@@ -389,13 +394,20 @@ class RunStore:
 
     def sweep_runs(self, experiment_id: str) -> list[SweepRun]:
         """The experiment's sweep (parent) runs, newest first."""
-        runs = self.client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`{_TAG_ROLE}` = '{_ROLE_SWEEP}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1000,
-        )
-        return [_sweep_run(run) for run in runs]
+        out: list[SweepRun] = []
+        token: str | None = None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id],
+                filter_string=f"tags.`{_TAG_ROLE}` = '{_ROLE_SWEEP}'",
+                order_by=["attributes.start_time DESC"],
+                max_results=1000,
+                page_token=token,
+            )
+            out.extend(_sweep_run(run) for run in page)
+            token = page.token
+            if not token:
+                return out
 
     def latest_sweep_run(self, experiment_id: str) -> SweepRun:
         runs = self.sweep_runs(experiment_id)
@@ -488,6 +500,25 @@ def _metric_batch(
     return batch
 
 
+def _check_server(tracking_uri: str, timeout: float = 10) -> None:
+    """Ask a tracking server's /health once, so a server that is down is one line within seconds."""
+    import urllib.error
+    import urllib.request
+
+    url = tracking_uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered: an MLflow behind a proxy may not serve /health, but it is there
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise TrackerError(
+            f"cannot reach the MLflow tracking server at {tracking_uri} ({reason}); start it, "
+            "or check --tracking-uri / MLFLOW_TRACKING_URI"
+        ) from exc
+
+
 def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
     """Create a new SQLite store's tables in one process at a time.
 
@@ -506,6 +537,13 @@ def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
             client = MlflowClient(tracking_uri=tracking_uri)
             client.search_experiments(max_results=1)
             return client
+        except MlflowException:
+            raise
+        except Exception as exc:  # SQLAlchemy's errors, when the file is not an MLflow database
+            raise UsageError(
+                f"{path} is not an MLflow SQLite database; point --tracking-uri at another file "
+                "(or move this one away)"
+            ) from exc
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

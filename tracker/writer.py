@@ -66,6 +66,9 @@ class TrialRecorder:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C at the terminal is the sweep's to handle, and must not
+            # kill the writer while it is still importing MLflow.
+            start_new_session=True,
         )
         self._closed = False
 
@@ -111,7 +114,7 @@ class TrialRecorder:
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
         if error is not None:
-            raise TrackerError(f"writing to the MLflow store {self.tracking_uri} failed: {error}")
+            raise TrackerError(f"writing to the MLflow store failed: {error[:200]}")
 
     def close(self) -> None:
         if self._closed:
@@ -192,9 +195,11 @@ class _Writer:
             try:
                 message = pickle.load(incoming)
             except (EOFError, OSError, pickle.UnpicklingError):
-                self.fail_open_runs()
+                self.fail_open_runs("the sweep process ended while this trial was running (killed or crashed)")
                 return
             if message is None:
+                # Told to stop: a run still open belongs to a trial the sweep never finished.
+                self.fail_open_runs("the sweep ended before this trial finished")
                 return
             self.apply(*message)
 
@@ -212,21 +217,23 @@ class _Writer:
             if kind == "start":
                 self.open_runs[number] = self.store.start_trial_run(*args, **kwargs)
             elif kind == "finish":
-                self.store.finish_trial_run(self.open_runs.pop(number), **kwargs)
+                run_id = self.open_runs.pop(number)
+                try:
+                    self.store.finish_trial_run(run_id, **kwargs)
+                except Exception:
+                    # The store refused the trial's figures (a metric name, say): the run still ends.
+                    self.store.mark_run(run_id, status="FAILED", state="FAIL", error="MLflow refused its figures")
+                    raise
         except MlflowException as exc:
             self.error = exc.message
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
-    def fail_open_runs(self) -> None:
-        """The sweep's process is gone without closing these runs: they failed with it."""
+    def fail_open_runs(self, why: str) -> None:
+        """The sweep stopped without closing these runs: they failed with it."""
         for run_id in self.open_runs.values():
             try:
-                self.store.mark_run(
-                    run_id,
-                    status="FAILED",
-                    state="FAIL",
-                    error="the sweep process ended while this trial was running (killed or crashed)",
-                )
+                self.store.mark_run(run_id, status="FAILED", state="FAIL", error=why)
             except Exception:
                 continue
+        self.open_runs.clear()

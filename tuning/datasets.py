@@ -63,11 +63,14 @@ def load_dataset(name: str, *, target: str | None, task: Task) -> Dataset:
         raise ConfigError("objective.target: required when the dataset is a file; name its target column")
     try:
         frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"objective.dataset: cannot read {path}: {exc}") from exc
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"objective.dataset: cannot read {path}: {first[:160]}") from exc
     if target not in frame.columns:
         shown = ", ".join(map(str, frame.columns[:20]))
         raise ConfigError(f"objective.target: no column {target!r} in {path}; columns: {shown}")
+    if frame.empty:
+        raise ConfigError(f"objective.dataset: {path} has a header but no rows; give it data")
     y = frame.pop(target)
     features = pd.get_dummies(frame, dtype=float) if len(frame.columns) else frame
     missing = [str(c) for c in features.columns if features[c].isna().any()]

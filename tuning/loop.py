@@ -117,6 +117,9 @@ def _train(sweep: SweepSetup, trial: optuna.Trial) -> tuple[TrialState, TrialOut
         return TrialState.PRUNED, None, None
     except KeyboardInterrupt:
         return TrialState.FAIL, None, _INTERRUPTED
+    except SystemExit as exc:
+        # sys.exit() in an objective ends that trial, not the sweep.
+        return TrialState.FAIL, None, f"the objective called sys.exit({exc.code!r}); return a value or raise instead"
     except Exception as exc:  # a trial that raises is recorded, and the sweep goes on
         return TrialState.FAIL, None, f"{type(exc).__name__}: {exc}"
     finally:
@@ -154,9 +157,10 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
         frozen = sweep.study.tell(trial, state=state)
     interrupted = error == _INTERRUPTED
     steps = sorted(frozen.intermediate_values.items()) or list(outcome.steps if outcome else ())
+    # An interrupted trial is FAIL in Optuna, so its run is FAILED too: the two records agree.
     sweep.recorder.finish(
         trial.number,
-        status="KILLED" if interrupted else status_for_state(state.name),
+        status=status_for_state(state.name),
         state=state.name,
         end_time=time.time(),
         params=frozen.params,

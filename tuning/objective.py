@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class BuiltinObjective:
         self.metric_key = f"val_{config.metric}"
         self.space: dict[str, ParamSpec] = dict(space) if space else dict(self.trainer.default_space)
         self.seed = seed
+        _check_space(self.trainer, self.task, self.space, seed)
         self.dataset = load_dataset(config.dataset, target=config.target, task=self.task)
         self.split: Split = split_dataset(self.dataset, seed=seed)
         self.binary = self.task == "classification" and len(np.unique(self.dataset.target)) == 2
@@ -127,6 +129,29 @@ class BuiltinObjective:
         return Refit(model, self.split.x_train.head(5), predictions, metrics)
 
 
+def _check_space(trainer: TrainerSpec, task: Task, space: Mapping[str, ParamSpec], seed: int) -> None:
+    """Before the first trial: every name is a parameter of the estimator, and the estimator
+    accepts each bound and choice (scikit-learn's own parameter validation, without fitting)."""
+    known = set(trainer.make(task, {}, seed).get_params())
+    for name, spec in space.items():
+        # A pipeline's parameters are named step__param; ours are passed to its last step.
+        if name not in known and not any(key.endswith(f"__{name}") for key in known):
+            raise ConfigError(f"search_space.{name}: {trainer.name} has no parameter {name!r}")
+        values = spec.choices if spec.type == "categorical" else [spec.low, spec.high]
+        for value in values or []:
+            if spec.type == "int" and value is not None:
+                value = int(value)
+            try:
+                model = trainer.make(task, {name: value}, seed)
+                for step in getattr(model, "steps", [(None, model)]):
+                    validate = getattr(step[1], "_validate_params", None)
+                    if validate is not None:
+                        validate()
+            except (TypeError, ValueError) as exc:
+                message = str(exc).strip().splitlines()[0][:160]
+                raise ConfigError(f"search_space.{name}: {trainer.name} rejects {name}={value!r}: {message}") from exc
+
+
 class FunctionObjective:
     """The user's own Optuna objective, ``(trial) -> float | dict[str, float]``, unchanged.
 
@@ -148,6 +173,12 @@ class FunctionObjective:
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
         result = self.function(trial)
         if isinstance(result, Mapping):
+            for key in result:
+                if not _METRIC_NAME.fullmatch(str(key)):
+                    raise TrackerError(
+                        f"metric {str(key)[:60]!r} is a name MLflow refuses; "
+                        "use letters, digits and _ - . : / or spaces"
+                    )
             metrics = {(k if k.startswith(("val_", "test_")) else f"val_{k}"): float(v) for k, v in result.items()}
             if self.metric_key not in metrics:
                 raise TrackerError(
@@ -165,6 +196,8 @@ class FunctionObjective:
 
 
 _OUR_PACKAGES = ("tracker", "tuning", "cost", "reports")
+# The metric names MLflow accepts (mlflow.utils.validation).
+_METRIC_NAME = re.compile(r"[\w\-. :/]{1,250}")
 
 
 def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
@@ -183,6 +216,15 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"objective.function: cannot import module {module_name!r}: {exc}") from exc
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"objective.function: module {module_name!r} has a syntax error at line {exc.lineno}: {exc.msg}"
+        ) from exc
+    except (Exception, SystemExit) as exc:  # the user's module raised while it was imported
+        raise ConfigError(
+            f"objective.function: importing {module_name!r} raised {type(exc).__name__}: {str(exc)[:120]}; "
+            "fix the module"
+        ) from exc
     function = getattr(module, attr, None)
     if not callable(function):
         raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")

@@ -79,6 +79,8 @@ def _worker_main(payload: Mapping[str, Any], hourly: str, index: int, events: An
 
     A process entry point, so it may quiet Optuna's logging for its own process.
     """
+    import signal
+
     import optuna
 
     from tracker.runs import RunStore
@@ -87,6 +89,8 @@ def _worker_main(payload: Mapping[str, Any], hourly: str, index: int, events: An
     from tuning.setup import open_sweep
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # SIGTERM stops a worker as Ctrl-C does: its trial is recorded, then it ends.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings.model_validate(payload)
     store = RunStore.open(settings.tracking_uri)
     recorder = TrialRecorder(store)

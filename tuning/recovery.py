@@ -11,6 +11,7 @@ import os
 import socket
 import time
 import warnings
+from datetime import datetime
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -22,6 +23,8 @@ from tuning.trials import cost_of
 __all__ = ["reconcile", "worker_id"]
 
 _GONE = "the worker process ended before it closed this run (killed or crashed)"
+# How long a worker on another host may take to write a finished trial's run.
+_OTHER_HOST_GRACE_SECONDS = 60
 
 
 def worker_id() -> str:
@@ -56,8 +59,26 @@ def reconcile(sweep: SweepSetup) -> list[str]:
         found = runs.get(trial.number)
         if found is not None and found.status != "RUNNING":
             continue
-        notes.append(_recover_run(sweep, trial, found))
+        # A live worker's writer may still be writing this run: only a gone worker's is repaired.
+        if _worker_gone(trial):
+            notes.append(_recover_run(sweep, trial, found))
     return notes
+
+
+def _worker_gone(trial: FrozenTrial) -> bool:
+    """Whether the process that ran ``trial`` can no longer write its run.
+
+    On this host, its pid tells. Elsewhere nothing does, so a finished trial whose run is
+    still missing after a grace period is taken as its worker's, gone with it. (Optuna keeps
+    naive local times: hosts of one sweep are assumed to share a time zone.)
+    """
+    if trial.state == TrialState.FAIL and "error" not in trial.user_attrs:
+        return True  # failed by another worker (its heartbeat went silent), never by its own
+    host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return int(pid) != os.getpid() and not _alive(int(pid))
+    ended = trial.datetime_complete
+    return ended is None or (datetime.now() - ended).total_seconds() > _OTHER_HOST_GRACE_SECONDS
 
 
 def _fail_dead_workers(study: optuna.Study) -> list[str]:

@@ -86,7 +86,10 @@ def open_sweep(
             seed += os.getpid()
         study.sampler = make_sampler(settings.strategy, seed=seed, grid=grid)
         parent = record.find_sweep_run(experiment_id, settings.study_name)
-        if parent is None:
+        if parent is not None:
+            # A resumed sweep is running again, whatever its last run ended as.
+            record.resume_sweep_run(parent)
+        else:
             parent = record.create_sweep_run(
                 experiment_id,
                 settings.study_name,

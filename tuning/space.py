@@ -11,10 +11,13 @@ from tracker.errors import ConfigError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["grid_of", "suggest"]
+__all__ = ["MAX_GRID", "grid_of", "suggest"]
 
 # A float range without a step becomes this many evenly spaced grid points.
 _GRID_POINTS = 5
+# Optuna's grid sampler holds every combination in memory; past this, choose another strategy.
+MAX_GRID = 100_000
+_MAX_VALUES = 1000
 
 
 def suggest(trial: optuna.Trial, space: Mapping[str, ParamSpec]) -> dict[str, Any]:
@@ -46,6 +49,9 @@ def grid_of(space: Mapping[str, ParamSpec]) -> dict[str, list[Any]]:
             grid[name] = list(spec.choices or [])
             continue
         assert spec.low is not None and spec.high is not None
+        count = _count(spec)
+        if count > _MAX_VALUES:
+            raise ConfigError(f"search_space.{name}: {count:,} grid values; give a larger step (at most {_MAX_VALUES})")
         if spec.type == "int":
             step = int(spec.step or 1)
             values: list[Any] = list(range(int(spec.low), int(spec.high) + 1, step))
@@ -56,10 +62,23 @@ def grid_of(space: Mapping[str, ParamSpec]) -> dict[str, list[Any]]:
             values = [spec.low + i * spec.step for i in range(count)]
         else:
             values = _points(spec.low, spec.high, log=spec.log)
-        if len(values) > 1000:
-            raise ConfigError(f"search_space.{name}: {len(values)} grid values; give a larger step")
         grid[name] = values
+    size = grid_size(grid)
+    if size > MAX_GRID:
+        raise ConfigError(
+            f"search_space: the grid has {size:,} points (at most {MAX_GRID:,}); use larger steps or "
+            "strategy: random or bayesian"
+        )
     return grid
+
+
+def _count(spec: ParamSpec) -> int:
+    """How many values a range enumerates, computed before any list is built."""
+    assert spec.low is not None and spec.high is not None
+    if spec.step is None:
+        return int(spec.high - spec.low) + 1 if spec.type == "int" and not spec.log else _GRID_POINTS
+    step = max(spec.step, 1) if spec.type == "int" else spec.step
+    return int((spec.high - spec.low) // step) + 1
 
 
 def _points(low: float, high: float, *, log: bool) -> list[float]:

@@ -20,7 +20,7 @@ from typing import Any
 import optuna
 from sqlalchemy.engine import make_url
 
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, TrackerError, UsageError
 
 __all__ = ["HEARTBEAT_SECONDS", "open_storage", "storage_lock"]
 
@@ -72,7 +72,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             "pip install 'psycopg[binary]' for PostgreSQL"
         ) from exc
     except Exception as exc:
-        raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {exc}") from exc
+        if sqlite_path(url) is not None and "not a database" in str(exc):
+            raise UsageError(
+                f"storage: {sqlite_path(url)} is not an Optuna SQLite database; point --storage at another file"
+            ) from exc
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {first}") from exc
 
 
 def _redact(url: str) -> str:

@@ -67,6 +67,15 @@ def run_sweep(
         recorder.close()
 
 
+def _fail(sweep: SweepSetup, exc: BaseException) -> None:
+    """The sweep itself failed: its parent run says so, rather than staying RUNNING."""
+    reason = f"failed: {type(exc).__name__}: {str(exc)[:500]}"
+    try:
+        sweep.record.close_sweep_run(sweep.parent_run_id, status="FAILED", metrics={}, stop_reason=reason)
+    except Exception:  # the store itself may be what failed; the original error is the one to report
+        return
+
+
 def _run(sweep: SweepSetup, emit: Callable[[SweepEvent], None], started: float) -> SweepSummary:
     reason = "interrupted by the user"
     try:
@@ -75,8 +84,19 @@ def _run(sweep: SweepSetup, emit: Callable[[SweepEvent], None], started: float) 
         else:
             reason = work(sweep, emit, started=started)
     except KeyboardInterrupt as exc:
-        for note in reconcile(sweep):
-            emit(SweepEvent("info", note))
-        summary = summarize(sweep, started=started, stop_reason=reason, interrupted=True)
-        raise SweepInterrupted(close_sweep(sweep, summary)) from exc
-    return close_sweep(sweep, summarize(sweep, started=started, stop_reason=reason, interrupted=False))
+        try:
+            for note in reconcile(sweep):
+                emit(SweepEvent("info", note))
+            summary = close_sweep(sweep, summarize(sweep, started=started, stop_reason=reason, interrupted=True))
+        except BaseException as inner:
+            _fail(sweep, inner)
+            raise
+        raise SweepInterrupted(summary) from exc
+    except BaseException as exc:
+        _fail(sweep, exc)
+        raise
+    try:
+        return close_sweep(sweep, summarize(sweep, started=started, stop_reason=reason, interrupted=False))
+    except BaseException as exc:
+        _fail(sweep, exc)
+        raise

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
 from tracker.errors import TrackerError
+from tracker.urls import redact
 
 __all__ = ["INTERRUPTED", "cli", "main"]
 
@@ -14,7 +16,35 @@ INTERRUPTED = 130
 
 
 class _Group(click.Group):
-    """2 for the user's input, 1 for failed work, 130 for Ctrl-C; ``--debug`` shows the traceback."""
+    """2 for the user's input, 1 for failed work, 130 for Ctrl-C; ``--debug`` shows the traceback.
+
+    Click's own usage errors (a bad flag value) become the same one ``error:`` line.
+    """
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+            code = result if isinstance(result, int) else 0
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "tracker"
+            click.echo(f"error: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
+            code = exc.exit_code
+        except click.ClickException as exc:
+            click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            code = INTERRUPTED
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -22,7 +52,7 @@ class _Group(click.Group):
         except TrackerError as exc:
             if ctx.meta.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -33,9 +63,16 @@ class _Group(click.Group):
             if ctx.meta.get("debug"):
                 raise
             click.echo(
-                f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
+                f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug for the traceback)",
+                err=True,
             )
             ctx.exit(1)
+
+
+def _one_line(message: str, limit: int = 400) -> str:
+    """An error as a person reads it: one line, no URL's password, not a flood."""
+    text = " ".join(redact(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -46,6 +83,10 @@ def cli() -> None:
 
     # MLflow draws a progress bar for every artifact download; the commands print their own lines.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow retries a failing tracking server for about two minutes by default; a user at a
+    # terminal is better served by an answer in seconds. Their own settings win.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 
 
 def main() -> None:

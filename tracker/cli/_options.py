@@ -11,7 +11,7 @@ import click
 if TYPE_CHECKING:
     from tracker.config import Settings
 
-__all__ = ["common", "load", "spend_options", "spend_overrides"]
+__all__ = ["common", "ensure_port_free", "load", "spend_options", "spend_overrides"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +39,20 @@ def common(func: F) -> F:
         help="YAML config file (see the configuration reference).",
     )(func)
     return func
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """A server's address, checked before it starts: one line, not a server's traceback."""
+    import socket
+
+    from tracker.errors import UsageError
+
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"--port: cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from exc
 
 
 def load(config_file: Path | None, overrides: dict[str, Any]) -> Settings:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from tracker.cli._group import cli
-from tracker.cli._options import common, load
+from tracker.cli._options import common, ensure_port_free, load
 from tracker.errors import TrackerError
 
 
@@ -20,7 +20,7 @@ from tracker.errors import TrackerError
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for other machines)."
 )
-@click.option("--port", type=int, default=13000, show_default=True, help="Port to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=13000, show_default=True, help="Port to listen on.")
 def grpc_proxy(config_file: Path | None, storage: str | None, host: str, port: int) -> None:
     """Serve an Optuna storage over gRPC, so many workers share one database connection pool.
 
@@ -37,6 +37,7 @@ def grpc_proxy(config_file: Path | None, storage: str | None, host: str, port: i
 
     from tuning.storage import open_storage
 
+    ensure_port_free(host, port)
     database = open_storage(settings.storage)
     click.echo(f"Optuna gRPC storage proxy on {host}:{port} for {settings.storage.split('@')[-1]} (Ctrl-C stops it)")
     sys.stdout.flush()

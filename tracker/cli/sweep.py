@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 from tracker.cli._group import INTERRUPTED, cli
 from tracker.cli._options import common, load
 from tracker.errors import TrackerError
+from tracker.urls import redact
 
 if TYPE_CHECKING:
     from tracker.config import Settings
@@ -62,6 +64,8 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     )
     # Optuna's per-trial INFO lines would interleave with our own progress lines.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # SIGTERM (kill, systemd, Kubernetes, batch schedulers) stops the sweep as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     hourly = compute_hourly_price(settings.compute)
     progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
     try:
@@ -71,11 +75,18 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
         _print_summary(exc.summary, settings, hourly)
         click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
         sys.exit(INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted before the first trial; nothing was recorded", err=True)
+        sys.exit(INTERRUPTED)
     _print_summary(summary, settings, hourly)
     if summary.best is None:
         if summary.first_error:
             raise TrackerError(f"every trial failed; the first error was: {summary.first_error}")
         raise TrackerError(f"no trial completed ({summary.stop_reason}); raise the limit and rerun")
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class _Progress:
@@ -149,7 +160,7 @@ def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> No
     )
     for note in summary.notes:
         click.echo(f"  note: {note}")
-    click.echo(f"Open the UI: python -m tracker ui --tracking-uri {summary.tracking_uri}")
+    click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(summary.tracking_uri)}")
 
 
 def _fmt(value: Any) -> str:
