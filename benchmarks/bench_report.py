@@ -50,7 +50,7 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
         direction="maximize",
         task="classification",
     )
-    recorder = TrialRecorder(store)
+    recorder = TrialRecorder(uri)
     rng = random.Random(3)
     start = time.time() - trials * 2
     for number in range(trials):

@@ -1,243 +1,217 @@
-"""Per-trial tracking overhead: this project's MLflow logging against optuna_integration's MLflowCallback.
+"""Tracking overhead and start-up as a user feels them: whole ``tracker sweep`` processes against
+Optuna scripts that log to MLflow the usual ways, timed from outside, in one run.
 
-Both log to their own fresh SQLite MLflow store, both studies live in SQLite Optuna
-storages, and both run the same objective: a real scikit-learn fit (standardised logistic
-regression on the breast-cancer data) with the same seeded random sampler, so both sides
-train exactly the same sequence of models. Each side's overhead is its sweep's wall time
-with tracking minus the same sweep without tracking, divided by the number of trials:
+Every side runs the same trivial objective (``userfn:objective``, one ``suggest_float``),
+so the time is the tracking and the storage, not training; and the same seeded random
+sampler; and logs to a fresh copy of the same initialised SQLite MLflow store:
 
-* MLflowCallback: ``study.optimize(objective, callbacks=[MLflowCallback(...)])`` minus
-  ``study.optimize(objective)``;
-* this project: the ``tracker sweep`` loop with its MLflow record minus the same loop
-  with a record that writes nothing.
+* ``tracker sweep`` (this project): its default stores, an SQLite Optuna study and the
+  MLflow record written by its writer process;
+* Optuna + ``optuna_integration.MLflowCallback``, with an in-memory study, an SQLite study
+  and a journal-file study;
+* Optuna with ``mlflow.optuna.MlflowStorage`` (the study kept in MLflow itself).
 
-Ours logs more per trial than the callback (val_/test_ metrics, intermediate steps,
-duration, estimated cost, state, tags); the callback logs the value, params and tags.
+The per-trial figure is the slope between two sizes (10 and 110 trials by default): the
+difference of two whole-process wall times over the difference of trials, so one-time
+costs (imports, stores opened, a writer started) cancel. ``MlflowStorage`` is slow enough
+that it is timed at 10 and 30 trials. Start-up is ``--trials 1`` for ours and the SQLite
+peer. Then the same comparison with a built-in trainer (standardised logistic regression
+on the breast-cancer data, the peer calling the same trainer), ``python -m tracker --help``
+against a bare ``python -c pass``, and, as a secondary line, the old in-process figure.
 
-The per-trial figure is the slope between a small and a large sweep, which separates
-the cost of each trial from one-time costs (this project starts a writer process and
-creates the sweep's parent run; the callback creates its experiment on the first trial).
-Both are printed, with the plain average at the larger size.
+BLAS and threads are left as the machine has them. Medians of ``--repeats`` runs, the
+order of the sides alternated between repeats.
 
-BLAS runs one thread per process by default (``--blas-threads 1``), as in a ``--jobs``
-worker and in most scikit-learn trainers (trees): on a 2-core machine a two-thread BLAS
-in the sweep competes with this project's writer process for the second core, which
-measures the machine, not the tracking. ``--blas-threads 2`` shows that case too.
-
-Run: python benchmarks/bench_tracking.py [--trials 50 200] [--repeats 2] [--blas-threads 1]
+Run: python benchmarks/bench_tracking.py [--trials 10 110] [--repeats 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
 
+USER_FUNCTION = "def objective(trial):\n    return trial.suggest_float('x', 0.0, 1.0)\n"
+PEER = """
+import sys
+import optuna
+from optuna_integration.mlflow import MLflowCallback
 
-OBJECTIVE = {"trainer": "logistic_regression", "dataset": "breast_cancer", "metric": "f1", "direction": "maximize"}
-SEED = 7
-
-
-def _objective_config() -> Any:
+kind, trials, folder, objective_kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+uri = f"sqlite:///{folder}/mlflow.db"
+sampler = optuna.samplers.RandomSampler(seed=7)
+if objective_kind == "function":
+    sys.path.insert(0, folder)
+    from userfn import objective
+else:
     from tracker.config import ObjectiveConfig
-
-    return ObjectiveConfig(**OBJECTIVE)
-
-
-class NullRunStore:
-    """A ``tracker.runs.RunRecord`` that writes nothing: the untracked side of the comparison."""
-
-    tracking_uri = "none"
-
-    def ensure_experiment(self, name: str) -> str:
-        return "0"
-
-    def find_sweep_run(self, experiment_id: str, study: str) -> str | None:
-        return "parent"
-
-    def resume_sweep_run(self, run_id: str) -> None:
-        return None
-
-    def create_sweep_run(self, experiment_id: str, study: str, **fields: Any) -> str:
-        return "parent"
-
-    def close_sweep_run(self, run_id: str, **fields: Any) -> None:
-        return None
-
-    def start_trial_run(self, *args: Any, **kwargs: Any) -> str:
-        return "run"
-
-    def finish_trial_run(self, run_id: str, **fields: Any) -> None:
-        return None
-
-    def mark_run(self, run_id: str, **fields: Any) -> None:
-        return None
-
-    def trial_runs(self, experiment_id: str, parent_run_id: str, *, status: str | None = None) -> list[Any]:
-        return []
-
-
-class NullRecorder:
-    """A ``tracker.writer.TrialWriter`` that writes nothing."""
-
-    def start(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def finish(self, number: int, **fields: Any) -> None:
-        return None
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-def _fresh_mlflow_store(template: Path, folder: Path) -> str:
-    shutil.copy(template, folder / "mlflow.db")
-    return f"sqlite:///{folder / 'mlflow.db'}"
-
-
-def run_callback_side(folder: Path, template: Path, trials: int, *, tracked: bool) -> float:
-    import optuna
-    from optuna_integration.mlflow import MLflowCallback
-
     from tuning.objective import BuiltinObjective
-
-    storage = f"sqlite:///{folder / 'optuna.db'}"
-    study = optuna.create_study(
-        study_name=f"cb-{tracked}",
-        storage=storage,
-        direction="maximize",
-        sampler=optuna.samplers.RandomSampler(seed=SEED),
-    )
-    trainer = BuiltinObjective(_objective_config(), None, seed=42)
-
-    def objective_value(trial: Any) -> float:
+    trainer = BuiltinObjective(ObjectiveConfig(trainer="logistic_regression"), None, seed=7)
+    def objective(trial):
         return trainer(trial).value
+if kind == "mlflow-storage":
+    import mlflow
+    from mlflow.optuna.storage import MlflowStorage
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.MlflowClient(uri).create_experiment("peer")
+    storage = MlflowStorage(experiment_id=experiment)
+    study = optuna.create_study(study_name="peer", storage=storage, direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=trials)
+else:
+    if kind == "journal":
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+        storage = JournalStorage(JournalFileBackend(f"{folder}/optuna.log"))
+    else:
+        storage = {"memory": None, "sqlite": f"sqlite:///{folder}/optuna.db"}[kind]
+    study = optuna.create_study(study_name="peer", storage=storage, direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=trials, callbacks=[MLflowCallback(tracking_uri=uri, metric_name="val_x")])
+"""
+SIDES = {
+    "tracker sweep (SQLite study + MLflow)": ("ours", None),
+    "Optuna + MLflowCallback, in-memory study": ("peer", "memory"),
+    "Optuna + MLflowCallback, SQLite study": ("peer", "sqlite"),
+    "Optuna + MLflowCallback, journal-file study": ("peer", "journal"),
+    "Optuna + mlflow.optuna.MlflowStorage": ("peer", "mlflow-storage"),
+}
 
-    callbacks = []
-    if tracked:
-        uri = _fresh_mlflow_store(template, folder)
-        callbacks.append(MLflowCallback(tracking_uri=uri, metric_name="val_f1"))
-    start = time.perf_counter()
-    study.optimize(objective_value, n_trials=trials, callbacks=callbacks)
-    return time.perf_counter() - start
 
-
-def run_tracker_side(folder: Path, template: Path, trials: int, *, tracked: bool) -> float:
-    from tracker.config import load_settings
-    from tracker.runs import RunStore
-    from tracker.writer import TrialRecorder
-    from tuning.loop import work
-    from tuning.setup import open_sweep
-
-    uri = _fresh_mlflow_store(template, folder)
-    settings = load_settings(
-        overrides={
-            "experiment": f"ours-{tracked}",
-            "objective": OBJECTIVE,
-            "strategy": "random",
-            "seed": SEED,
-            "limits.max_trials": trials,
-            "storage": f"sqlite:///{folder / 'optuna.db'}",
-            "tracking_uri": uri,
-        }
+def _folder(root: Path, template: Path) -> Path:
+    folder = Path(tempfile.mkdtemp(dir=root))
+    shutil.copy(template, folder / "mlflow.db")
+    (folder / "userfn.py").write_text(USER_FUNCTION)
+    (folder / "peer.py").write_text(PEER)
+    (folder / "c.yaml").write_text(
+        "experiment: ours\nstrategy: random\nseed: 7\n"
+        "objective: {function: 'userfn:objective', metric: x, direction: maximize}\n"
     )
+    (folder / "trainer.yaml").write_text(
+        "experiment: ours\nstrategy: random\nseed: 7\nobjective: {trainer: logistic_regression, metric: f1}\n"
+    )
+    return folder
+
+
+def _wall(command: list[str], folder: Path) -> float:
     start = time.perf_counter()
-    record = RunStore.open(uri) if tracked else NullRunStore()
-    recorder = TrialRecorder(record) if tracked else NullRecorder()
-    sweep = open_sweep(settings, hourly_usd=Decimal("0.23"), worker_index=0, record=record, recorder=recorder)
-    work(sweep, lambda event: None, started=time.monotonic())
-    recorder.flush()  # every run written: the timing includes the whole record
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    recorder.close()
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr[-1500:]}")
     return elapsed
 
 
-def _measure(root: Path, template: Path, trials: int, repeats: int) -> dict[str, float]:
-    figures: dict[str, list[float]] = {"cb_off": [], "cb_on": [], "ours_off": [], "ours_on": []}
+def run_side(root: Path, template: Path, side: tuple[str, str | None], trials: int, objective: str) -> float:
+    """One whole process, in a fresh folder: its wall time in seconds."""
+    folder = _folder(root, template)
+    who, kind = side
+    if who == "ours":
+        config = "c.yaml" if objective == "function" else "trainer.yaml"
+        command = [sys.executable, "-m", "tracker", "sweep", "--config", config, "--trials", str(trials), "--quiet"]
+    else:
+        command = [sys.executable, "peer.py", str(kind), str(trials), str(folder), objective]
+    return _wall(command, folder)
+
+
+def _medians(root: Path, template: Path, plan: list[tuple[str, int, str]], repeats: int) -> dict[tuple, float]:
+    times: dict[tuple, list[float]] = {key: [] for key in plan}
     for repeat in range(repeats):
-        # Alternate the order so drift on a shared machine does not favour one side.
-        plan = [("cb", False), ("cb", True), ("ours", False), ("ours", True)]
-        if repeat % 2:
-            plan.reverse()
-        for side, tracked in plan:
-            folder = root / f"{side}-{tracked}-{trials}-{repeat}"
-            folder.mkdir()
-            run = run_callback_side if side == "cb" else run_tracker_side
-            figures[f"{side}_{'on' if tracked else 'off'}"].append(run(folder, template, trials, tracked=tracked))
-    return {k: statistics.median(v) for k, v in figures.items()}
+        for key in plan if repeat % 2 == 0 else list(reversed(plan)):
+            name, trials, objective = key
+            times[key].append(run_side(root, template, SIDES[name], trials, objective))
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def _slopes(root: Path, template: Path, sizes: tuple[int, int], repeats: int, objective: str) -> dict[str, float]:
+    small, large = sizes
+    names = [n for n in SIDES if objective == "function" or SIDES[n][1] in (None, "sqlite", "memory")]
+    plan = []
+    for name in names:
+        low, high = (small, 30) if SIDES[name][1] == "mlflow-storage" else (small, large)
+        plan += [(name, low, objective), (name, high, objective)]
+    walls = _medians(root, template, plan, repeats)
+    slopes = {}
+    for name in names:
+        (low, high) = [trials for (n, trials, o) in plan if n == name]
+        slopes[name] = (walls[(name, high, objective)] - walls[(name, low, objective)]) / (high - low) * 1000
+    return slopes
+
+
+def _print_table(title: str, slopes: dict[str, float]) -> None:
+    ours = slopes["tracker sweep (SQLite study + MLflow)"]
+    print(title)
+    for name, per_trial in slopes.items():
+        ratio = "" if name.startswith("tracker") else f"   ours / this: {ours / per_trial:5.2f}"
+        print(f"  {name:<46} {per_trial:8.1f} ms/trial{ratio}")
+
+
+def _startup(root: Path, template: Path, repeats: int) -> tuple[float, float]:
+    walls = _medians(
+        root,
+        template,
+        [
+            ("tracker sweep (SQLite study + MLflow)", 1, "function"),
+            ("Optuna + MLflowCallback, SQLite study", 1, "function"),
+        ],
+        repeats,
+    )
+    ours, peer = walls.values()
+    return ours, peer
+
+
+def _help(repeats: int) -> tuple[float, float]:
+    def median_of(command: list[str]) -> float:
+        return statistics.median(_wall(command, ROOT) for _ in range(max(repeats, 5)))
+
+    return median_of([sys.executable, "-m", "tracker", "--help"]), median_of([sys.executable, "-c", "pass"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--trials",
-        type=int,
-        nargs=2,
-        default=[50, 200],
-        metavar=("SMALL", "LARGE"),
-        help="two sweep sizes; the per-trial overhead is the slope between them",
-    )
+    parser.add_argument("--trials", type=int, nargs=2, default=[10, 110], metavar=("SMALL", "LARGE"))
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--blas-threads", type=int, default=1)
     args = parser.parse_args()
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(args.blas_threads)  # before numpy is imported, below
-    small, large = args.trials
-
-    import optuna
-    from mlflow.tracking import MlflowClient
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore")
-    os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+    sizes = (args.trials[0], args.trials[1])
     with tempfile.TemporaryDirectory() as root_name:
         root = Path(root_name)
-        (root / "template").mkdir()
-        MlflowClient(f"sqlite:///{root / 'template' / 'mlflow.db'}").search_experiments()
-        template = root / "template" / "mlflow.db"
-        at = {n: _measure(root, template, n, args.repeats) for n in (small, large)}
-
-    def overhead(side: str, n: int) -> float:
-        return at[n][f"{side}_on"] - at[n][f"{side}_off"]
-
-    print(
-        f"sweeps of {small} and {large} trials, medians of {args.repeats} runs each, same objective and sampler, "
-        f"BLAS threads {args.blas_threads}"
-    )
-    for n in (small, large):
-        m = at[n]
-        print(
-            f"  {n:>4} trials  MLflowCallback: {m['cb_on']:.2f} s tracked, {m['cb_off']:.2f} s untracked;"
-            f"  tracker: {m['ours_on']:.2f} s tracked, {m['ours_off']:.2f} s untracked"
-        )
-    rows = []
-    for label, side in (("optuna_integration.MLflowCallback", "cb"), ("tracker sweep (this project)", "ours")):
-        per_trial = (overhead(side, large) - overhead(side, small)) / (large - small) * 1000
-        fixed = overhead(side, large) - per_trial / 1000 * large
-        average = overhead(side, large) / large * 1000
-        rows.append((label, per_trial, fixed, average))
-        print(
-            f"{label:<34} per trial {per_trial:6.1f} ms  (fixed cost {fixed:5.2f} s;"
-            f" overhead / trials at {large}: {average:.1f} ms)"
-        )
-    (_, cb_slope, _, cb_avg), (_, our_slope, _, our_avg) = rows
-    print(f"ratio per trial (ours / MLflowCallback): {our_slope / cb_slope:.2f}  (goal: at most 0.50)")
-    print(f"ratio of whole-sweep overhead at {large} trials: {our_avg / cb_avg:.2f}")
+        template = root / "template.db"
+        subprocess.run(
+            [sys.executable, "-c", f"from mlflow.tracking import MlflowClient; MlflowClient('sqlite:///{template}')"
+             ".search_experiments()"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        function = _slopes(root, template, sizes, args.repeats, "function")
+        trainer = _slopes(root, template, sizes, args.repeats, "trainer")
+        ours_start, peer_start = _startup(root, template, args.repeats)
+    help_time, bare = _help(args.repeats)
+    print(f"whole processes timed from outside, {sizes[0]} -> {sizes[1]} trials, medians of {args.repeats} runs")
+    _print_table("trivial module:function objective (the overhead itself):", function)
+    _print_table("built-in trainer (logistic regression on breast cancer):", trainer)
+    sqlite_peer = function["Optuna + MLflowCallback, SQLite study"]
+    memory_peer = function["Optuna + MLflowCallback, in-memory study"]
+    ours = function["tracker sweep (SQLite study + MLflow)"]
+    print(f"goal: ours <= 0.5x the SQLite peer ({ours / sqlite_peer:.2f}x), <= 1.0x the in-memory peer "
+          f"({ours / memory_peer:.2f}x)")  # fmt: skip
+    print(f"start-up (--trials 1): tracker sweep {ours_start:.2f} s, SQLite peer {peer_start:.2f} s, "
+          f"ratio {ours_start / peer_start:.2f} (goal <= 1.2)")  # fmt: skip
+    print(f"python -m tracker --help {help_time:.3f} s, python -c pass {bare:.3f} s, ratio {help_time / bare:.2f} "
+          "(goal <= 3)")  # fmt: skip
+    secondary = subprocess.run(
+        [sys.executable, str(HERE / "bench_tracking_in_process.py"), "--trials", "50", "200", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip().splitlines()
+    print(f"secondary, in one process (bench_tracking_in_process.py, BLAS 1 thread): {secondary[-2]}")
 
 
 if __name__ == "__main__":

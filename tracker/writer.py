@@ -8,12 +8,15 @@ trains. The sweep talks to it through :class:`TrialRecorder`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
-
-from mlflow.exceptions import MlflowException
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tracker.errors import TrackerError
-from tracker.runs import RunRecord, RunStore
+
+if TYPE_CHECKING:
+    from tracker.runs import RunStore
+
+# Light on purpose: the sweep starts its writer before it imports MLflow itself, so the two
+# imports (seconds each) overlap. MLflow is imported by the writer process, not here.
 
 __all__ = ["TrialRecorder", "TrialWriter"]
 
@@ -53,11 +56,11 @@ class TrialRecorder:
     repair the record, from what Optuna kept of each trial.
     """
 
-    def __init__(self, store: RunRecord) -> None:
+    def __init__(self, tracking_uri: str) -> None:
         import subprocess
         import sys
 
-        self.tracking_uri = store.tracking_uri
+        self.tracking_uri = tracking_uri
         # A plain child process (not multiprocessing): it never re-imports the caller's
         # __main__, so it works from any script, notebook or console entry point.
         self._process = subprocess.Popen(
@@ -71,6 +74,8 @@ class TrialRecorder:
             start_new_session=True,
         )
         self._closed = False
+        # Whether something was sent since the last flush the writer confirmed.
+        self._unconfirmed = False
 
     def start(
         self,
@@ -97,6 +102,7 @@ class TrialRecorder:
 
         stdin = self._process.stdin
         assert stdin is not None
+        self._unconfirmed = True
         try:
             pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
             stdin.flush()
@@ -115,11 +121,13 @@ class TrialRecorder:
             raise TrackerError(f"the MLflow writer process for {self.tracking_uri} has stopped") from exc
         if error is not None:
             raise TrackerError(f"writing to the MLflow store failed: {error[:200]}")
+        self._unconfirmed = False
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        settled = not self._unconfirmed
         try:
             self._send(None)
         except TrackerError:
@@ -127,6 +135,10 @@ class TrialRecorder:
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
+        if settled:
+            # Every write is confirmed on disk: the writer has only its own exit left, which
+            # (MLflow's teardown) takes most of a second that nobody needs to wait for.
+            return
         try:
             self._process.wait(timeout=60)
         except Exception:
@@ -176,6 +188,8 @@ def _serve_writer() -> None:
     outgoing = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    from tracker.runs import RunStore
+
     _Writer(RunStore.open(sys.argv[1]), outgoing).serve(sys.stdin.buffer)
 
 
@@ -224,10 +238,8 @@ class _Writer:
                     # The store refused the trial's figures (a metric name, say): the run still ends.
                     self.store.mark_run(run_id, status="FAILED", state="FAIL", error="MLflow refused its figures")
                     raise
-        except MlflowException as exc:
-            self.error = exc.message
         except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
 
     def fail_open_runs(self, why: str) -> None:
         """The sweep stopped without closing these runs: they failed with it."""

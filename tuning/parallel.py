@@ -92,9 +92,9 @@ def _worker_main(payload: Mapping[str, Any], hourly: str, index: int, events: An
     # SIGTERM stops a worker as Ctrl-C does: its trial is recorded, then it ends.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings.model_validate(payload)
-    store = RunStore.open(settings.tracking_uri)
-    recorder = TrialRecorder(store)
+    recorder = TrialRecorder(settings.tracking_uri)
     try:
+        store = RunStore.open(settings.tracking_uri)
         sweep = open_sweep(settings, hourly_usd=Decimal(hourly), worker_index=index, record=store, recorder=recorder)
         reason = work(sweep, events.put, started=started)
         recorder.flush()

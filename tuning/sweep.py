@@ -57,9 +57,13 @@ def run_sweep(
     """
     emit = on_event or (lambda event: None)
     started = time.monotonic()
-    record = record if record is not None else RunStore.open(settings.tracking_uri)
-    # Started first: the writer process imports MLflow while this one loads the data.
-    recorder = recorder if recorder is not None else TrialRecorder(record)
+    # Started first: the writer process imports MLflow while this one opens the store and the study.
+    recorder = recorder if recorder is not None else TrialRecorder(settings.tracking_uri)
+    try:
+        record = record if record is not None else RunStore.open(settings.tracking_uri)
+    except BaseException:
+        recorder.close()
+        raise
     try:
         sweep = open_sweep(settings, hourly_usd=hourly_usd, worker_index=0, record=record, recorder=recorder)
         return _run(sweep, emit, started)

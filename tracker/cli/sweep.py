@@ -43,11 +43,6 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     dataset, stored in ./mlflow.db and ./optuna.db. Rerunning resumes the study;
     --trials N is the total of finished trials it should reach.
     """
-    import optuna
-
-    from cost.prices import compute_hourly_price
-    from tuning.sweep import SweepInterrupted, run_sweep
-
     settings = load(
         config_file,
         {
@@ -62,15 +57,28 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
             "seed": flags["seed"],
         },
     )
+    from tracker.writer import TrialRecorder
+
+    # The writer process starts now, so its import of MLflow overlaps this one's.
+    recorder = TrialRecorder(settings.tracking_uri)
+    try:
+        import optuna
+
+        from cost.prices import compute_hourly_price
+        from tuning.sweep import SweepInterrupted, run_sweep
+
+        hourly = compute_hourly_price(settings.compute)
+    except BaseException:
+        recorder.close()
+        raise
     # Optuna's per-trial INFO lines would interleave with our own progress lines.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # SIGTERM (kill, systemd, Kubernetes, batch schedulers) stops the sweep as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
-    hourly = compute_hourly_price(settings.compute)
     progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
     try:
         with progress:
-            summary = run_sweep(settings, hourly_usd=hourly, on_event=progress.update)
+            summary = run_sweep(settings, hourly_usd=hourly, on_event=progress.update, recorder=recorder)
     except SweepInterrupted as exc:
         _print_summary(exc.summary, settings, hourly)
         click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
