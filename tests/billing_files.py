@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,9 +21,24 @@ LINES = [
     ("2026-11-03T00:00:00Z", "AmazonSageMaker", "3.33", {"project": "churn"}, "USD", ""),  # open month
     ("2026-09-30T23:00:00Z", "AmazonSageMaker", "9.99", {"project": "churn"}, "USD", "INV-0"),  # before the range
 ]
-# project=churn from 2026-10-01 to 2026-11-30:
-CHURN_TOTAL = "20.2756790012"  # 12.3456789012 + 0.0000001 + 7.10 - 2.50 + 3.33
-CHURN_AND_GROWTH_TOTAL = "7.1000001"
+
+
+def tagged_total(lines: list[tuple], **tags: str) -> str:
+    """The independent sum: lines from 2026-10-01 to 2026-11-30 carrying every tag, in Decimal."""
+    total = sum(
+        (
+            Decimal(line[2])
+            for line in lines
+            if "2026-10-01" <= line[0][:10] <= "2026-11-30" and all(line[3].get(k) == v for k, v in tags.items())
+        ),
+        Decimal(0),
+    )
+    return format(total, "f")
+
+
+# project=churn from 2026-10-01 to 2026-11-30 (by hand: 12.3456789012 + 0.0000001 + 7.10 - 2.50 + 3.33).
+CHURN_TOTAL = tagged_total(LINES, project="churn")
+CHURN_AND_GROWTH_TOTAL = tagged_total(LINES, project="churn", team="growth")
 EUR_LINE = ("2026-10-05T00:00:00Z", "AmazonSageMaker", "4.00", {"project": "churn"}, "EUR", "INV-2")
 
 
