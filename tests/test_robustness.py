@@ -152,24 +152,23 @@ def _mount_tmpfs(folder: Path, size: int) -> bool:
 
 @pytest.mark.slow
 def test_a_full_disk_leaves_the_old_report_as_it_was(workdir: Path, invoke) -> None:
-    from reports.build import build_report
-    from reports.publish import publish_report
-    from tracker.config import load_settings
-    from tracker.errors import TrackerError
-    from tracker.runs import RunStore
-
     config = workdir / "c.yaml"
     values = {"true_positive": 40, "false_positive": -5, "false_negative": 0, "true_negative": 0}
     config.write_text(
         yaml.safe_dump({"objective": {"trainer": "logistic_regression"}, "roi": {"value_per_outcome": values}})
     )
     assert invoke("sweep", "--trials", "2", "--quiet", "--config", config).exit_code == 0
-    settings = load_settings(config)
-    store = RunStore.open(settings.tracking_uri)
-    report = build_report(settings, store=store)
+
+    def report(folder: Path) -> subprocess.CompletedProcess[str]:
+        outputs = ["--out", str(folder / "r.pdf"), "--html", str(folder / "r.html"), "--json", str(folder / "r.json")]
+        command = tracker_command("report", "--config", str(config), "--source", "estimate", *outputs)
+        return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=300)
+
+    first = workdir / "first"
+    first.mkdir()
+    assert report(first).returncode == 0
     names = ("r.json", "r.html", "r.pdf")
-    publish_report(report, pdf=workdir / "r.pdf", html=workdir / "r.html", json_path=workdir / "r.json", store=store)
-    sizes = {name: (workdir / name).stat().st_size for name in names}
+    sizes = {name: (first / name).stat().st_size for name in names}
     disk = workdir / "disk"
     # Room for the old files, the new JSON and HTML, and half of the new PDF.
     room = 3 * 4096 + sizes["r.json"] + sizes["r.html"] + sizes["r.pdf"] // 2
@@ -180,10 +179,10 @@ def test_a_full_disk_leaves_the_old_report_as_it_was(workdir: Path, invoke) -> N
     try:
         for name in names:
             (disk / name).write_text(f"old {name}")
-        with pytest.raises(TrackerError) as raised:
-            publish_report(report, pdf=disk / "r.pdf", html=disk / "r.html", json_path=disk / "r.json", store=store)
-        expected = f"no space left on device while writing {disk / 'r.pdf'}; the old files are unchanged"
-        assert str(raised.value) == expected
+        done = report(disk)
+        assert done.returncode == 1, done.stdout + done.stderr
+        expected = f"error: no space left on device while writing {disk / 'r.pdf'}; the old files are unchanged"
+        assert done.stderr.strip() == expected and "Traceback" not in done.stdout
         # All or none: the old three are there, as they were, and no temporary file is left.
         assert {p.name: p.read_text() for p in disk.iterdir()} == {name: f"old {name}" for name in names}
     finally:
