@@ -11,9 +11,20 @@ import click
 if TYPE_CHECKING:
     from tracker.config import Settings
 
-__all__ = ["common", "ensure_port_free", "load", "spend_options", "spend_overrides"]
+__all__ = ["common", "ensure_port_free", "load", "output_format", "spend_options", "spend_overrides"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --format, for the commands that print a table: a terminal table, CSV or JSON.
+output_format = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:

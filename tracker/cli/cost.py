@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker.cli._group import cli
-from tracker.cli._options import common, load, spend_options, spend_overrides
+from tracker.cli._options import common, load, output_format, spend_options, spend_overrides
 
 if TYPE_CHECKING:
     from cost.attribution import Attribution
@@ -32,14 +32,7 @@ METRICS = ["UnblendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCo
     metavar="EXPERIMENT",
     help="Split the total across this experiment's trial runs by duration, logged as cost_usd_billed.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@output_format
 def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
     """Print what the project spent, per period and service, with the total and its currency.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tracker.cli._group import cli
-from tracker.cli._options import common, load
+from tracker.cli._options import common, load, output_format
 
 
 @cli.command()
@@ -17,14 +17,7 @@ from tracker.cli._options import common, load
 @click.option("--experiment", help="Experiment name (default: from the config, or tracker-demo).")
 @click.option("--tracking-uri", help="MLflow tracking URI.")
 @click.option("--top", "top", type=click.IntRange(min=1), help="Show only the best K runs.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@output_format
 def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | None, top: int | None, fmt: str) -> None:
     """Compare the trial runs of the latest sweep, best first."""
     from tracker.compare import compare_latest_sweep
