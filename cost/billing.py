@@ -18,22 +18,17 @@ or ``year=2026/month=10``) outside the date range are never opened.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cost.exports import build_query, detect_format
+from cost.exports import build_query, detect_format, literal
 from cost.periods import validate_range
 from cost.table import SpendFilter, SpendRow, SpendTable, merge_rows
-from tracker.errors import TrackerError, UsageError
+from tracker.errors import TrackerError, UsageError, first_line
 
 __all__ = ["BillingFileSource", "detect_format"]
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class BillingFileSource:
@@ -60,7 +55,7 @@ class BillingFileSource:
         else:
             files = [str(path)]
             kind = "parquet" if path.name.endswith(".parquet") else "csv"
-        listing = "[" + ", ".join(_literal(f) for f in files) + "]"
+        listing = "[" + ", ".join(literal(f) for f in files) + "]"
         if kind == "parquet":
             return f"read_parquet({listing}, union_by_name=true)", kind
         # Every CSV column as text: amounts are cast to DECIMAL from the digits as written.
@@ -101,7 +96,7 @@ class BillingFileSource:
         except duckdb.Error as exc:
             raise UsageError(
                 f"--file: {self.location} is not a readable Parquet or CSV billing export "
-                f"({_first_line(exc)}); give a CUR 2.0, legacy CUR or FOCUS export"
+                f"({first_line(exc)}); give a CUR 2.0, legacy CUR or FOCUS export"
             ) from exc
         types = {row[0]: str(row[1]) for row in described}
         fmt = detect_format(list(types))
@@ -109,19 +104,13 @@ class BillingFileSource:
         try:
             records = con.execute(query, parameters).fetchall()
         except duckdb.IOException as exc:
-            raise TrackerError(f"reading {self.location} failed ({_first_line(exc)}); rerun") from exc
+            raise TrackerError(f"reading {self.location} failed ({first_line(exc)}); rerun") from exc
         except duckdb.Error as exc:
             raise UsageError(
                 f"--file: {self.location}: a value the {fmt.name} export should hold cannot be read "
-                f"({_first_line(exc)}); check that the file is an unmodified export"
+                f"({first_line(exc)}); check that the file is an unmodified export"
             ) from exc
         return records, fmt.name, reads, notes
-
-
-def _first_line(exc: Exception) -> str:
-    """A DuckDB message's first line, clipped: its sniffer diagnostics and SQL are for developers."""
-    text = re.sub(r"\s+", " ", str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _day(value: Any) -> date:

@@ -141,7 +141,7 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -190,7 +190,7 @@ def charge_type_expression(fmt: ExportFormat, types: Mapping[str, str]) -> str:
     """The SQL of one line's charge type: usage, fee, credit, refund, tax or adjustment."""
     if fmt is FOCUS:
         category = _text("ChargeCategory", types)
-        cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in _FOCUS_CHARGE_TYPES.items())
+        cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _FOCUS_CHARGE_TYPES.items())
         charge_class = _text("ChargeClass", types)
         if "ChargeCategory" not in types:
             return "'usage'"
@@ -198,7 +198,7 @@ def charge_type_expression(fmt: ExportFormat, types: Mapping[str, str]) -> str:
         return f"CASE WHEN {charge_class} = 'Correction' THEN 'refund' ELSE {by_category} END"
     if fmt.line_type is None or fmt.line_type not in types:
         return "'usage'"
-    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in _CUR_CHARGE_TYPES.items())
+    cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _CUR_CHARGE_TYPES.items())
     return f"CASE {_text(fmt.line_type, types)} {cases} ELSE 'adjustment' END"
 
 
@@ -243,9 +243,9 @@ def _periods(spend_filter: SpendFilter, start_ts: str) -> tuple[str, str]:
     period_start = f"CAST({month} AS DATE)"
     period_end = f"CAST({month} + INTERVAL 1 MONTH AS DATE)"
     if spend_filter.start is not None:
-        period_start = f"greatest({period_start}, CAST({_literal(spend_filter.start.isoformat())} AS DATE))"
+        period_start = f"greatest({period_start}, CAST({literal(spend_filter.start.isoformat())} AS DATE))"
     if spend_filter.end is not None:
-        period_end = f"least({period_end}, CAST({_literal(exclusive_end(spend_filter.end).isoformat())} AS DATE))"
+        period_end = f"least({period_end}, CAST({literal(exclusive_end(spend_filter.end).isoformat())} AS DATE))"
     return period_start, period_end
 
 

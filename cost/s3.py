@@ -15,7 +15,7 @@ from typing import Any
 
 from cost.periods import month_start
 from cost.table import SpendFilter
-from tracker.errors import TrackerError, UsageError
+from tracker.errors import TrackerError, UsageError, first_line
 
 __all__ = ["register_s3_export", "split_url"]
 
@@ -79,8 +79,7 @@ def _explain(error: OSError, url: str, bucket: str) -> Exception:
             f"--file: S3 denied access to {url}: grant s3:ListBucket and s3:GetObject on it, "
             "or use other credentials (AWS_PROFILE)"
         )
-    first = re.sub(r"\s+", " ", text.strip().splitlines()[0] if text.strip() else type(error).__name__)
-    return TrackerError(f"reading {url} failed: {first[:160]}")
+    return TrackerError(f"reading {url} failed: {first_line(error)}")
 
 
 def register_s3_export(con: Any, name: str, url: str, spend_filter: SpendFilter) -> str:

@@ -16,7 +16,7 @@ from reports.charts import progress_chart, tornado_chart
 from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.metrics import classification_metrics, regression_metrics
 from tracker.money import cents, cents_text, exact_text
-from tracker.runs import RunStore, SweepRun, TrialRun
+from tracker.runs import CHAMPION_ALIAS, RunStore, SweepRun, TrialRun
 from tracker.urls import redact_all
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFram
     kind, value = next(iter(baseline.items()))
     if kind == "model":
         name, _, alias = value.partition("@")
-        run_id = store.champion_run_id(name, alias or "champion")
+        run_id = store.champion_run_id(name, alias or CHAMPION_ALIAS)
         if run_id is None:
             raise UsageError(f"roi.baseline: no registered model {value!r} (NAME@alias) in {store.tracking_uri}")
     else:

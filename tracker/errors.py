@@ -7,7 +7,7 @@ This module imports nothing of ours, so every package can raise these errors and
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "TrackerError", "UsageError"]
+__all__ = ["ConfigError", "TrackerError", "UsageError", "first_line"]
 
 
 class TrackerError(Exception):
@@ -30,3 +30,14 @@ class UsageError(TrackerError):
 
 class ConfigError(UsageError):
     """The configuration file or a flag overriding it failed validation."""
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """Another library's error as part of one of ours: its first line, spaces folded, clipped.
+
+    DuckDB, SQLAlchemy and scikit-learn follow their first line with diagnostics, SQL and
+    links that are for developers; ``--debug`` still shows them all.
+    """
+    text = str(error).strip()
+    line = " ".join(text.splitlines()[0].split()) if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.errors import TrackerError
-from tracker.runs import RunStore
+from tracker.runs import CHAMPION_ALIAS, RunStore
 
 __all__ = ["register_champion"]
-
-CHAMPION_ALIAS = "champion"
 
 
 def register_champion(

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
 
 __all__ = [
+    "CHAMPION_ALIAS",
     "RunRecord",
     "RunStore",
     "SweepRun",
@@ -63,6 +64,8 @@ _ROLE_TRIAL = "trial"
 _EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 _EXPERIMENT_KIND = "custom_model_development"
 _MAX_TAG = 5000
+# The Model Registry alias of a sweep's best model.
+CHAMPION_ALIAS = "champion"
 _PREDICTIONS = "predictions"
 _REPORTS = "reports"
 
@@ -310,10 +313,6 @@ class RunStore:
         )
         self.client.set_terminated(run_id, status=status, end_time=now)
 
-    def set_best_run(self, run_id: str, best_run_id: str) -> None:
-        """Name the winning trial's run on a parent run (for records written by other tools)."""
-        self.client.set_tag(run_id, _TAG_BEST_RUN, best_run_id)
-
     # -- one run per trial -----------------------------------------------------------------
 
     def start_trial_run(
@@ -476,7 +475,7 @@ class RunStore:
                 return None
             return pd.read_parquet(path)
 
-    def champion_run_id(self, model_name: str, alias: str = "champion") -> str | None:
+    def champion_run_id(self, model_name: str, alias: str = CHAMPION_ALIAS) -> str | None:
         try:
             version = self.client.get_model_version_by_alias(model_name, alias)
         except MlflowException:

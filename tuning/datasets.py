@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tracker.errors import ConfigError
+from tracker.errors import ConfigError, first_line
 from tracker.metrics import Task
 
 __all__ = ["BUILTIN_DATASETS", "Dataset", "Split", "load_dataset", "split_dataset"]
@@ -64,8 +64,7 @@ def load_dataset(name: str, *, target: str | None, task: Task) -> Dataset:
     try:
         frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"objective.dataset: cannot read {path}: {first[:160]}") from exc
+        raise ConfigError(f"objective.dataset: cannot read {path}: {first_line(exc)}") from exc
     if target not in frame.columns:
         shown = ", ".join(map(str, frame.columns[:20]))
         raise ConfigError(f"objective.target: no column {target!r} in {path}; columns: {shown}")

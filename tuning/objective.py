@@ -16,7 +16,7 @@ import optuna
 import pandas as pd
 
 from tracker.config import ObjectiveConfig, ParamSpec
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, TrackerError, first_line
 from tracker.metrics import Task, classification_metrics, prefixed, regression_metrics, task_of
 from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
@@ -148,8 +148,9 @@ def _check_space(trainer: TrainerSpec, task: Task, space: Mapping[str, ParamSpec
                     if validate is not None:
                         validate()
             except (TypeError, ValueError) as exc:
-                message = str(exc).strip().splitlines()[0][:160]
-                raise ConfigError(f"search_space.{name}: {trainer.name} rejects {name}={value!r}: {message}") from exc
+                raise ConfigError(
+                    f"search_space.{name}: {trainer.name} rejects {name}={value!r}: {first_line(exc)}"
+                ) from exc
 
 
 class FunctionObjective:

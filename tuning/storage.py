@@ -20,7 +20,7 @@ from typing import Any
 import optuna
 from sqlalchemy.engine import make_url
 
-from tracker.errors import ConfigError, TrackerError, UsageError
+from tracker.errors import ConfigError, TrackerError, UsageError, first_line
 
 __all__ = ["HEARTBEAT_SECONDS", "open_storage", "storage_lock"]
 
@@ -76,8 +76,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             raise UsageError(
                 f"storage: {sqlite_path(url)} is not an Optuna SQLite database; point --storage at another file"
             ) from exc
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {first}") from exc
+        raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {first_line(exc, 200)}") from exc
 
 
 def _redact(url: str) -> str:
