@@ -205,12 +205,16 @@ def main() -> None:
           f"ratio {ours_start / peer_start:.2f} (goal <= 1.2)")  # fmt: skip
     print(f"python -m tracker --help {help_time:.3f} s, python -c pass {bare:.3f} s, ratio {help_time / bare:.2f} "
           "(goal <= 3)")  # fmt: skip
-    secondary = subprocess.run(
-        [sys.executable, str(HERE / "bench_tracking_in_process.py"), "--trials", "50", "200", "--repeats", "1"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip().splitlines()
+    secondary = (
+        subprocess.run(
+            [sys.executable, str(HERE / "bench_tracking_in_process.py"), "--trials", "50", "200", "--repeats", "1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()
+    )
     print(f"secondary, in one process (bench_tracking_in_process.py, BLAS 1 thread): {secondary[-2]}")
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cost.table import SpendFilter, SpendTable
 from tracker.config import Settings
 from tracker.errors import UsageError
+
+if TYPE_CHECKING:
+    from tracker.runs import RunStore
 
 __all__ = ["fetch_spend", "spend_filter"]
 
@@ -26,8 +30,13 @@ def spend_filter(settings: Settings) -> SpendFilter:
     )
 
 
-def fetch_spend(settings: Settings, *, refresh: bool = False, check_tags: bool = True) -> SpendTable:
-    """The spend the settings describe, from the configured source."""
+def fetch_spend(
+    settings: Settings, *, refresh: bool = False, check_tags: bool = True, store: RunStore | None = None
+) -> SpendTable:
+    """The spend the settings describe, from the configured source.
+
+    The estimate reads the runs through ``store`` when one is already open.
+    """
     source = settings.cost.source
     spend = spend_filter(settings)
     if source == "explorer":
@@ -43,11 +52,13 @@ def fetch_spend(settings: Settings, *, refresh: bool = False, check_tags: bool =
         return BillingFileSource(settings.cost.file).fetch(spend)
     from cost.estimate import EstimateSource
     from cost.prices import compute_hourly_price
-    from tracker.runs import RunStore
 
     compute = settings.compute
     hourly = compute_hourly_price(compute)
-    store = RunStore.open(settings.tracking_uri)
+    if store is None:
+        from tracker.runs import RunStore
+
+        store = RunStore.open(settings.tracking_uri)
     spend = dataclasses.replace(spend, metric="estimate from trial durations")
     return EstimateSource(
         store, hourly_usd=hourly, describe_price=f"{compute.instance_count} x {compute.instance_type}"

@@ -5,16 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from reports.build import Report
 from reports.render import render_html, render_pdf, write_set_atomic
+from tracker.money import cents
 from tracker.runs import RunStore
 
-__all__ = ["Published", "publish_report"]
+__all__ = ["HEADLINE_METRICS", "Published", "headline_metrics", "publish_report"]
 
 # The headline figures logged as metrics on the parent run, so the MLflow UI compares sweeps by them.
-HEADLINE_METRICS = ("roi", "net_benefit", "monthly_benefit", "development_cost", "payback_months")
+MONEY = frozenset({"npv", "net_benefit", "monthly_benefit", "development_cost"})
+RATIO = Decimal("0.0001")
+HEADLINE_METRICS = (
+    "npv",
+    "roi",
+    "net_benefit",
+    "monthly_benefit",
+    "development_cost",
+    "payback_months",
+    "probability_npv_positive",
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,20 @@ def publish_report(
     written = [str(path) for path, _ in files]
     if report.parent_run_id is None:
         return Published(tuple(written), None)
-    headline = report.headline
-    figures = {key: float(headline[key]) for key in HEADLINE_METRICS if headline.get(key) is not None}
+    figures = {key: float(value) for key, value in headline_metrics(report).items()}
     store.log_report(report.parent_run_id, written, figures)
     return Published(tuple(written), report.parent_run_id)
+
+
+def headline_metrics(report: Report) -> dict[str, Decimal]:
+    """The headline figures that are defined, as the report shows them (money to the cent, ratios to
+    four places); MLflow stores each as the nearest float."""
+    h = report.headline
+    if h is None:
+        return {}
+    figures = {key: getattr(h, key) for key in HEADLINE_METRICS}
+    return {
+        key: cents(value) if key in MONEY else value.quantize(RATIO, ROUND_HALF_UP)
+        for key, value in figures.items()
+        if value is not None
+    }

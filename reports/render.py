@@ -90,6 +90,8 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["label"] = lambda name: str(name).replace("_", " ")
+    # A rate as a percent for reading ("0.10" -> "10%"); the JSON keeps the exact rate.
+    env.filters["percent"] = lambda rate: f"{float(rate) * 100:g}%"
     return env
 
 

@@ -1,41 +1,51 @@
 """The ROI model: pure functions, no I/O, exact money.
 
-The expected-value framework. Each prediction outcome has a value (a true positive is worth
-+40, a false negative costs 40, ...). A model's expected value per prediction is its
-outcome rates times those values; the baseline's is the same for what happens without
-the model. The difference, times the volume of predictions, is the monthly benefit; less
-what the model cost to build (the development spend) and to run, over a horizon, is the
-net benefit. Every figure here is a ``Decimal``; nothing is a float until it is drawn.
+The expected-value framework (Provost & Fawcett, *Data Science for Business*, ch. 7). Each
+outcome of a decision has a value, measured against taking no action: a caught positive
+is worth what the action earns less what it costs, a false alarm costs the action, and a
+missed positive or a quiet negative is worth nothing more than doing nothing. The model's
+expected value per prediction weights its class-conditional rates (TPR, FPR, measured on
+the test set) by the production base rate; the baseline's is the same formula with its
+own rates. The difference, times the monthly volume and ramped up over the first months,
+is the benefit; less what the model cost to build and to run, over the horizon, is the net
+benefit; discounted monthly, the NPV. Every figure is a ``Decimal``.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 __all__ = [
+    "Action",
+    "Assumptions",
     "Confusion",
-    "RoiInputs",
-    "RoiResult",
+    "OneOffCost",
+    "Range",
     "Sensitivity",
-    "Uncertainty",
-    "best_threshold",
-    "bootstrap",
-    "classification_roi",
-    "compute_roi",
-    "confusion_at",
-    "count_outcomes",
+    "Valuation",
+    "classification_value",
+    "expected_value",
+    "npv_factors",
+    "payback_months",
     "plain_quality",
     "recommend",
-    "regression_roi",
+    "regression_value",
     "sensitivity",
+    "valuation",
+    "with_value",
 ]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+TWELVE = Decimal(12)
+
 
 @dataclass(frozen=True)
 class Confusion:
-    """Outcome counts of binary predictions (or, for regression, the summed absolute errors)."""
+    """Outcome counts of binary decisions (whole, or bootstrap-weighted)."""
 
     tp: int = 0
     fp: int = 0
@@ -46,299 +56,377 @@ class Confusion:
     def n(self) -> int:
         return self.tp + self.fp + self.fn + self.tn
 
+    @property
+    def positive_rate(self) -> Decimal:
+        return Decimal(self.tp + self.fn) / Decimal(self.n) if self.n else ZERO
+
+    @property
+    def tpr(self) -> Decimal:
+        """Share of real positives flagged (recall); 0 when there are none."""
+        positives = self.tp + self.fn
+        return Decimal(self.tp) / Decimal(positives) if positives else ZERO
+
+    @property
+    def fpr(self) -> Decimal:
+        """Share of real negatives flagged; 0 when there are none."""
+        negatives = self.fp + self.tn
+        return Decimal(self.fp) / Decimal(negatives) if negatives else ZERO
+
 
 @dataclass(frozen=True)
-class RoiInputs:
-    """The assumptions: outcome values, volume, horizon, costs. Money in one currency."""
+class Range:
+    """An assumption known only within bounds: drawn triangular(low, likely, high)."""
+
+    low: Decimal
+    likely: Decimal
+    high: Decimal
+
+
+@dataclass(frozen=True)
+class Action:
+    """The simpler way to value outcomes: what acting on a flag earns and costs.
+
+    TP = success_rate × value_if_caught − action_cost; FP = −action_cost; FN = TN = 0.
+    """
+
+    value_if_caught: Decimal
+    success_rate: Decimal
+    action_cost: Decimal
+
+
+@dataclass(frozen=True)
+class OneOffCost:
+    """A cost the cloud bill does not show: people's time, licences, labelling."""
+
+    name: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Every input of the value model, at its likely value. Money in one currency."""
 
     currency: str
     horizon_months: int
     predictions_per_month: Decimal
     running_cost_per_month: Decimal
-    development_cost: Decimal | None
-    # Classification: money per prediction with each outcome.
-    value_tp: Decimal = Decimal(0)
-    value_fp: Decimal = Decimal(0)
-    value_fn: Decimal = Decimal(0)
-    value_tn: Decimal = Decimal(0)
+    # The project's cloud spend; None when none was found.
+    cloud_cost: Decimal | None
+    one_off_costs: tuple[OneOffCost, ...] = ()
+    # Classification: either explicit outcome values, or an action that implies them.
+    value_tp: Decimal = ZERO
+    value_fp: Decimal = ZERO
+    value_fn: Decimal = ZERO
+    value_tn: Decimal = ZERO
+    action: Action | None = None
+    # None: the test set's own positive rate is assumed for production.
+    production_positive_rate: Decimal | None = None
     # Regression: money per unit of absolute error avoided.
-    value_per_unit_error: Decimal = Decimal(0)
+    value_per_unit_error: Decimal = ZERO
+    discount_rate_annual: Decimal = Decimal("0.10")
+    ramp_up_months: int = 0
+    # The assumptions given as ranges, by the name ``with_value`` takes.
+    ranges: dict[str, Range] = field(default_factory=dict)
+
+    def outcome_values(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(v_TP, v_FP, v_FN, v_TN), each against taking no action."""
+        if self.action is not None:
+            a = self.action
+            return a.success_rate * a.value_if_caught - a.action_cost, -a.action_cost, ZERO, ZERO
+        return self.value_tp, self.value_fp, self.value_fn, self.value_tn
+
+    @property
+    def value_of_a_catch(self) -> Decimal:
+        """What flagging one real positive adds over missing it: v_TP − v_FN."""
+        tp, _, fn, _ = self.outcome_values()
+        return tp - fn
+
+    @property
+    def one_off_total(self) -> Decimal:
+        return sum((c.amount for c in self.one_off_costs), ZERO)
+
+    @property
+    def development_cost(self) -> Decimal | None:
+        """Cloud spend plus the one-off costs; None when neither is known."""
+        if self.cloud_cost is None and not self.one_off_costs:
+            return None
+        return (self.cloud_cost or ZERO) + self.one_off_total
+
+
+def with_value(a: Assumptions, name: str, value: Decimal) -> Assumptions:
+    """``a`` with one assumption changed; ``name`` is a field, ``action.<field>`` or ``one_off_costs.<name>``."""
+    if name.startswith("action.") and a.action is not None:
+        return replace(a, action=replace(a.action, **{name.removeprefix("action."): value}))
+    if name.startswith("one_off_costs."):
+        which = name.removeprefix("one_off_costs.")
+        costs = tuple(replace(c, amount=value) if c.name == which else c for c in a.one_off_costs)
+        return replace(a, one_off_costs=costs)
+    changes: dict[str, Any] = {name: value}
+    if name in ("horizon_months", "ramp_up_months"):
+        changes[name] = max(0 if name == "ramp_up_months" else 1, round(value))
+    return replace(a, **changes)
+
+
+def expected_value(counts: Confusion, a: Assumptions) -> Decimal:
+    """Expected value of one prediction under the production prior p:
+
+    p·(TPR·v_TP + (1−TPR)·v_FN) + (1−p)·(FPR·v_FP + (1−FPR)·v_TN).
+
+    Without a production rate, p is the test set's own rate, and this is the plain
+    Σ count × value ÷ n.
+    """
+    tp, fp, fn, tn = a.outcome_values()
+    p = a.production_positive_rate if a.production_positive_rate is not None else counts.positive_rate
+    tpr, fpr = counts.tpr, counts.fpr
+    return p * (tpr * tp + (ONE - tpr) * fn) + (ONE - p) * (fpr * fp + (ONE - fpr) * tn)
+
+
+# -- money over time -------------------------------------------------------------------------------
+
+
+def _ramp(month: int, ramp_up: int) -> Decimal:
+    """The share of the full benefit earned in ``month`` (1-based): linear to full over ``ramp_up``."""
+    return ONE if ramp_up <= 0 or month >= ramp_up else Decimal(month) / Decimal(ramp_up)
+
+
+def npv_factors(a: Assumptions) -> tuple[Decimal, Decimal, Decimal]:
+    """(Σ ramp_m·d^m, Σ d^m, Σ ramp_m) over m = 1..horizon, with d = (1 + r)^(−1/12).
+
+    Cash flows fall at the end of each month. NPV = −development + benefit × the first −
+    running cost × the second; the third is the undiscounted count of full-benefit months.
+    """
+    horizon, ramp_up = a.horizon_months, a.ramp_up_months
+    d = (ONE + a.discount_rate_annual) ** (-ONE / TWELVE)
+    ramped_discounted = discounted = ramped = ZERO
+    explicit = min(max(ramp_up, 0), horizon)
+    for m in range(1, explicit + 1):
+        share = _ramp(m, ramp_up)
+        ramped_discounted += share * d**m
+        discounted += d**m
+        ramped += share
+    rest = horizon - explicit
+    if rest:
+        # The months at full benefit form a geometric series.
+        tail = Decimal(rest) if d == ONE else d ** (explicit + 1) * (ONE - d**rest) / (ONE - d)
+        ramped_discounted += tail
+        discounted += tail
+        ramped += rest
+    return ramped_discounted, discounted, ramped
+
+
+def payback_months(development: Decimal, monthly_benefit: Decimal, a: Assumptions) -> Decimal | None:
+    """Months until the cumulative (ramped benefit − running cost) covers the development cost.
+
+    Undiscounted, interpolated within the month; None when the steady month never gains.
+    """
+    if development <= 0:
+        return ZERO
+    running, ramp_up = a.running_cost_per_month, max(a.ramp_up_months, 0)
+    gained = ZERO
+    for m in range(1, ramp_up + 1):
+        net = monthly_benefit * _ramp(m, ramp_up) - running
+        if net > 0 and gained + net >= development:
+            return Decimal(m - 1) + (development - gained) / net
+        gained += net
+    steady = monthly_benefit - running
+    if steady <= 0:
+        return None
+    return Decimal(ramp_up) + (development - gained) / steady
 
 
 @dataclass(frozen=True)
-class RoiResult:
-    """Every output figure, exact. ``None`` means undefined, and ``reason`` says why."""
+class Valuation:
+    """Every output figure, exact. ``None`` means undefined, and the ``*_reason`` says why."""
 
     value_per_prediction_model: Decimal
     value_per_prediction_baseline: Decimal
     uplift_per_prediction: Decimal
-    monthly_benefit: Decimal
+    monthly_benefit: Decimal  # at full ramp
     development_cost: Decimal | None
-    running_cost: Decimal
+    running_cost: Decimal  # over the horizon
     total_cost: Decimal
-    gross_benefit: Decimal
+    gross_benefit: Decimal  # ramped, undiscounted
     net_benefit: Decimal
+    npv: Decimal
     roi: Decimal | None
     payback_months: Decimal | None
     break_even_predictions_per_month: Decimal | None
-    roi_undefined_reason: str | None = None
-    payback_reason: str | None = None
-    break_even_reason: str | None = None
-
-
-def value_per_prediction(counts: Confusion, inputs: RoiInputs) -> Decimal:
-    """Expected value of one prediction: outcome rates times outcome values."""
-    if counts.n == 0:
-        return Decimal(0)
-    total = (
-        counts.tp * inputs.value_tp
-        + counts.fp * inputs.value_fp
-        + counts.fn * inputs.value_fn
-        + counts.tn * inputs.value_tn
-    )
-    return total / Decimal(counts.n)
-
-
-def compute_roi(
-    uplift_per_prediction: Decimal, model_value: Decimal, baseline_value: Decimal, inputs: RoiInputs
-) -> RoiResult:
-    """Monthly benefit, costs, net benefit, ROI, payback and break-even from the uplift per prediction."""
-    horizon = Decimal(inputs.horizon_months)
-    monthly_benefit = uplift_per_prediction * inputs.predictions_per_month
-    running = inputs.running_cost_per_month * horizon
-    development = inputs.development_cost
-    total_cost = (development or Decimal(0)) + running
-    gross = monthly_benefit * horizon
-    net = gross - total_cost
-    roi: Decimal | None = None
     roi_reason: str | None = None
-    if development is None:
-        roi_reason = "undefined: no spend was found for the project, so there is nothing to return on"
-    elif development == 0:
-        roi_reason = "undefined: the recorded spend is zero"
-    elif total_cost == 0:
-        roi_reason = "undefined: the total cost is zero"
-    else:
-        roi = net / total_cost
-    monthly_net = monthly_benefit - inputs.running_cost_per_month
-    payback: Decimal | None = None
     payback_reason: str | None = None
-    if development is None:
-        payback_reason = "undefined: no spend was found for the project"
-    elif monthly_net <= 0:
-        payback_reason = "never: the monthly benefit does not exceed the running cost"
-    else:
-        payback = development / monthly_net
-    break_even: Decimal | None = None
     break_even_reason: str | None = None
-    if uplift_per_prediction <= 0:
+
+
+NO_DEVELOPMENT_COST = "undefined: no development cost found"
+
+
+def valuation(model_value: Decimal, baseline_value: Decimal, a: Assumptions) -> Valuation:
+    """Benefit, costs, net benefit, NPV, ROI, payback and break-even from the two values per prediction."""
+    uplift = model_value - baseline_value
+    monthly = uplift * a.predictions_per_month
+    ramped_discounted, discounted, ramped = npv_factors(a)
+    development = a.development_cost
+    spent = development or ZERO
+    running = a.running_cost_per_month * Decimal(a.horizon_months)
+    total = spent + running
+    gross = monthly * ramped
+    net = gross - total
+    npv = -spent + monthly * ramped_discounted - a.running_cost_per_month * discounted
+    roi: Decimal | None = None
+    roi_reason = payback_reason = break_even_reason = None
+    if development is None or development <= 0:
+        roi_reason = NO_DEVELOPMENT_COST
+    else:
+        roi = net / total
+    payback = None
+    if development is None:
+        payback_reason = NO_DEVELOPMENT_COST
+    else:
+        payback = payback_months(development, monthly, a)
+        if payback is None:
+            payback_reason = "never: the monthly benefit does not exceed the running cost"
+    break_even = None
+    if uplift <= 0 or ramped == 0:
         break_even_reason = "none: the model is worth no more per prediction than the baseline"
     else:
-        break_even = total_cost / (uplift_per_prediction * horizon)
-    return RoiResult(
+        break_even = total / (uplift * ramped)
+    return Valuation(
         value_per_prediction_model=model_value,
         value_per_prediction_baseline=baseline_value,
-        uplift_per_prediction=uplift_per_prediction,
-        monthly_benefit=monthly_benefit,
+        uplift_per_prediction=uplift,
+        monthly_benefit=monthly,
         development_cost=development,
         running_cost=running,
-        total_cost=total_cost,
+        total_cost=total,
         gross_benefit=gross,
         net_benefit=net,
+        npv=npv,
         roi=roi,
         payback_months=payback,
         break_even_predictions_per_month=break_even,
-        roi_undefined_reason=roi_reason,
+        roi_reason=roi_reason,
         payback_reason=payback_reason,
         break_even_reason=break_even_reason,
     )
 
 
-def classification_roi(model: Confusion, baseline: Confusion, inputs: RoiInputs) -> RoiResult:
-    model_value = value_per_prediction(model, inputs)
-    baseline_value = value_per_prediction(baseline, inputs)
-    return compute_roi(model_value - baseline_value, model_value, baseline_value, inputs)
+def classification_value(model: Confusion, baseline: Confusion, a: Assumptions) -> Valuation:
+    return valuation(expected_value(model, a), expected_value(baseline, a), a)
 
 
-def regression_roi(model_abs_error: Decimal, baseline_abs_error: Decimal, n: int, inputs: RoiInputs) -> RoiResult:
+def regression_value(model_abs_error: Decimal, baseline_abs_error: Decimal, n: Decimal, a: Assumptions) -> Valuation:
     """Each unit of absolute error costs ``value_per_unit_error``; the model avoids some of it."""
-    model_value = -inputs.value_per_unit_error * model_abs_error / Decimal(n)
-    baseline_value = -inputs.value_per_unit_error * baseline_abs_error / Decimal(n)
-    return compute_roi(model_value - baseline_value, model_value, baseline_value, inputs)
+    model_value = -a.value_per_unit_error * model_abs_error / n
+    baseline_value = -a.value_per_unit_error * baseline_abs_error / n
+    return valuation(model_value, baseline_value, a)
 
 
-# -- binary decisions ------------------------------------------------------------------------
-
-
-def outcomes_of(y_true: Sequence[int], y_score: Sequence[float], threshold: float) -> list[str]:
-    """Each prediction's outcome (``"tp"``, ``"fp"``, ``"fn"``, ``"tn"``) when scores at or above ``threshold`` flag."""
-    out = []
-    for truth, score in zip(y_true, y_score, strict=True):
-        flagged = score >= threshold
-        out.append(("tp" if flagged else "fn") if truth == 1 else ("fp" if flagged else "tn"))
-    return out
-
-
-def confusion_at(y_true: Sequence[int], y_score: Sequence[float], threshold: float) -> Confusion:
-    return count_outcomes(outcomes_of(y_true, y_score, threshold))
-
-
-def best_threshold(y_true: Sequence[int], y_score: Sequence[float], inputs: RoiInputs) -> float:
-    """The decision threshold with the highest expected value on these (validation) predictions.
-
-    Candidates are 0.5 and every distinct score; ties go to the threshold closest to 0.5.
-    """
-    candidates = sorted({0.5, *(float(s) for s in y_score)})
-    best = (Decimal("-Infinity"), 0.0, 0.5)
-    for threshold in candidates:
-        value = value_per_prediction(confusion_at(y_true, y_score, threshold), inputs)
-        key = (value, -abs(threshold - 0.5), threshold)
-        if key[:2] > best[:2]:
-            best = key
-    return best[2]
-
-
-# -- uncertainty and sensitivity -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """A seeded bootstrap over the test predictions."""
-
-    replicates: int
-    seed: int
-    roi_p10: Decimal | None
-    roi_p50: Decimal | None
-    roi_p90: Decimal | None
-    net_p10: Decimal
-    net_p50: Decimal
-    net_p90: Decimal
-    probability_roi_positive: Decimal
-
-
-def _percentile(sorted_values: list[Decimal], q: int) -> Decimal:
-    """Nearest-rank percentile: an actual replicate, so it stays an exact Decimal."""
-    rank = max(1, -(-q * len(sorted_values) // 100))
-    return sorted_values[rank - 1]
-
-
-def bootstrap(
-    n: int,
-    evaluate: Callable[[list[int]], RoiResult],
-    *,
-    replicates: int = 1000,
-    seed: int = 42,
-) -> Uncertainty:
-    """Resample the ``n`` test predictions with replacement, ``replicates`` times, seeded.
-
-    ``evaluate`` gives the ROI result of one resample (a list of row indices), with the
-    model and the baseline judged on the same rows.
-    """
-    rng = random.Random(seed)
-    rois: list[Decimal] = []
-    nets: list[Decimal] = []
-    positive = 0
-    for _ in range(replicates):
-        result = evaluate([rng.randrange(n) for _ in range(n)])
-        nets.append(result.net_benefit)
-        if result.roi is not None:
-            rois.append(result.roi)
-        positive += result.net_benefit > 0
-    nets.sort()
-    rois.sort()
-    return Uncertainty(
-        replicates=replicates,
-        seed=seed,
-        roi_p10=_percentile(rois, 10) if rois else None,
-        roi_p50=_percentile(rois, 50) if rois else None,
-        roi_p90=_percentile(rois, 90) if rois else None,
-        net_p10=_percentile(nets, 10),
-        net_p50=_percentile(nets, 50),
-        net_p90=_percentile(nets, 90),
-        probability_roi_positive=Decimal(positive) / Decimal(replicates),
-    )
-
-
-def count_outcomes(outcomes: Sequence[str], rows: Sequence[int] | None = None) -> Confusion:
-    tallies = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-    for i in rows if rows is not None else range(len(outcomes)):
-        tallies[outcomes[i]] += 1
-    return Confusion(**tallies)
+# -- sensitivity -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Sensitivity:
-    """ROI (or net benefit, when ROI is undefined) with one assumption 20% down and 20% up."""
+    """NPV with one assumption at its low and at its high, the others at their likely values."""
 
     assumption: str
-    low: Decimal | None
-    high: Decimal | None
+    low_value: Decimal
+    high_value: Decimal
+    npv_low: Decimal
+    npv_high: Decimal
+    ranged: bool  # True: its own range; False: ±20%
+
+    @property
+    def spread(self) -> Decimal:
+        return abs(self.npv_high - self.npv_low)
 
 
-ASSUMPTIONS = {
-    "value of a true positive": "value_tp",
-    "value of a false positive": "value_fp",
-    "value of a false negative": "value_fn",
-    "value of a true negative": "value_tn",
-    "value per unit of error avoided": "value_per_unit_error",
-    "predictions per month": "predictions_per_month",
-    "running cost per month": "running_cost_per_month",
-    "development cost": "development_cost",
-}
+SWING = Decimal("0.2")
 
 
-def sensitivity(
-    evaluate: Callable[[RoiInputs], RoiResult], inputs: RoiInputs, *, swing: Decimal = Decimal("0.2")
-) -> tuple[str, list[Sensitivity]]:
-    """Each assumption moved ``swing`` down and up, the others held; largest effect first.
+def numeric_assumptions(a: Assumptions) -> Iterable[tuple[str, str, Decimal]]:
+    """(name for ``with_value``, label in words, likely value) of every numeric assumption."""
+    if a.action is not None:
+        yield "action.value_if_caught", "value if caught", a.action.value_if_caught
+        yield "action.success_rate", "success rate of the action", a.action.success_rate
+        yield "action.action_cost", "cost of one action", a.action.action_cost
+    else:
+        yield "value_tp", "value of a true positive", a.value_tp
+        yield "value_fp", "value of a false positive", a.value_fp
+        yield "value_fn", "value of a false negative", a.value_fn
+        yield "value_tn", "value of a true negative", a.value_tn
+    if a.value_per_unit_error:
+        yield "value_per_unit_error", "value per unit of error avoided", a.value_per_unit_error
+    if a.production_positive_rate is not None:
+        yield "production_positive_rate", "production positive rate", a.production_positive_rate
+    yield "predictions_per_month", "predictions per month", a.predictions_per_month
+    yield "running_cost_per_month", "running cost per month", a.running_cost_per_month
+    if a.cloud_cost is not None:
+        yield "cloud_cost", "cloud spend (development)", a.cloud_cost
+    for cost in a.one_off_costs:
+        yield f"one_off_costs.{cost.name}", f"one-off: {cost.name}", cost.amount
+    yield "discount_rate_annual", "discount rate (annual)", a.discount_rate_annual
+    yield "ramp_up_months", "ramp-up (months)", Decimal(a.ramp_up_months)
+    yield "horizon_months", "horizon (months)", Decimal(a.horizon_months)
 
-    The figure is ROI when it is defined, else the net benefit; its name is returned first.
-    """
-    figure = "roi" if evaluate(inputs).roi is not None else "net_benefit"
 
-    def measure(moved: RoiInputs) -> Decimal | None:
-        result = evaluate(moved)
-        return result.roi if figure == "roi" else result.net_benefit
+def _bounds(name: str, likely: Decimal, a: Assumptions) -> tuple[Decimal, Decimal, bool]:
+    given = a.ranges.get(name)
+    if given is not None:
+        return given.low, given.high, True
+    low, high = likely * (ONE - SWING), likely * (ONE + SWING)
+    if name in ("production_positive_rate", "action.success_rate"):
+        high = min(high, ONE)
+    return min(low, high), max(low, high), False
 
-    out: list[Sensitivity] = []
-    for label, field in ASSUMPTIONS.items():
-        current = getattr(inputs, field)
-        if current is None or current == 0:
+
+def sensitivity(npv_of: Callable[[Assumptions], Decimal], a: Assumptions) -> list[Sensitivity]:
+    """Each assumption over its own range (or ±20% of its likely value), the others held; largest first."""
+    out = []
+    for name, label, likely in numeric_assumptions(a):
+        low, high, ranged = _bounds(name, likely, a)
+        if low == high:
             continue
-        low, high = (measure(replace(inputs, **{field: current * factor})) for factor in (1 - swing, 1 + swing))
-        out.append(Sensitivity(label, low, high))
-    months = (max(1, round(inputs.horizon_months * float(1 - swing))), round(inputs.horizon_months * float(1 + swing)))
-    low, high = (measure(replace(inputs, horizon_months=m)) for m in months)
-    out.append(Sensitivity(f"horizon ({months[0]} and {months[1]} months)", low, high))
-
-    def spread(s: Sensitivity) -> Decimal:
-        return Decimal(0) if s.low is None or s.high is None else abs(s.high - s.low)
-
-    out.sort(key=spread, reverse=True)
-    return figure, out
+        npv_low, npv_high = npv_of(with_value(a, name, low)), npv_of(with_value(a, name, high))
+        out.append(Sensitivity(label, low, high, npv_low, npv_high, ranged))
+    out.sort(key=lambda s: s.spread, reverse=True)
+    return out
 
 
-# -- the recommendation ------------------------------------------------------------------------
+# -- the recommendation --------------------------------------------------------------------------------
+
+DEPLOY_CONFIDENCE = Decimal("0.9")
 
 
-def recommend(result: RoiResult, uncertainty: Uncertainty | None) -> tuple[str, str]:
-    """(decision, one-sentence reason), by the documented rule.
+def recommend(result: Valuation, probability_npv_positive: Decimal | None, scenarios: int) -> tuple[str, str]:
+    """(decision, reason), by the documented rule.
 
-    * **Deploy** when the net benefit is positive in at least 90% of the bootstrap resamples
-      (its 10th percentile is above zero).
-    * **Deploy and monitor** when the net benefit is positive, but less surely so.
-    * **Do not deploy** when the net benefit is zero or negative.
+    * **No verdict** when no development cost was found: there is no investment to judge.
+    * **Do not deploy** when the NPV is zero or negative.
+    * **Deploy** when the NPV is positive in at least 90% of the simulated scenarios.
+    * **Deploy and monitor** when the NPV is positive, but less surely so.
     """
-    net = result.net_benefit
-    if net <= 0:
-        return "Do not deploy", "Over the horizon, the model's benefit does not cover what it costs to build and run."
-    if uncertainty is not None and uncertainty.net_p10 > 0:
-        return "Deploy", (
-            f"The net benefit is positive in {uncertainty.probability_roi_positive:.0%} of resampled test sets, "
-            "so the gain is unlikely to be luck."
+    if result.development_cost is None or result.development_cost <= 0:
+        return "No verdict", (
+            "No development cost was found, so there is no investment to judge; find the spend "
+            "(cost window, tags) or enter roi.one_off_costs. Net benefit and NPV are shown as computed."
         )
+    if result.npv <= 0:
+        return (
+            "Do not deploy",
+            "Discounted over the horizon, the benefit does not cover what the model costs to build and run.",
+        )
+    condition = (
+        "given the stated ranges of the assumptions, resampled test and validation rows, "
+        "and production that resembles the test data"
+    )
+    if probability_npv_positive is None:
+        return "Deploy and monitor", "The expected NPV is positive; its uncertainty was not simulated."
+    # One decimal: 99.6% must not read as a certain 100%.
+    share = f"{probability_npv_positive:.1%}"
+    if probability_npv_positive >= DEPLOY_CONFIDENCE:
+        return "Deploy", f"The NPV is positive in {share} of {scenarios:,} simulated scenarios, {condition}."
     return "Deploy and monitor", (
-        "The expected net benefit is positive, but in some resampled test sets it is not, so watch the live results."
+        f"The expected NPV is positive, but only in {share} of {scenarios:,} simulated scenarios, {condition}; "
+        "watch the live results."
     )
 
 
@@ -351,8 +439,8 @@ def plain_quality(counts: Confusion, positive_name: str) -> list[str]:
         sentences.append(f"It flags {caught} of every 100 {positive_name}.")
     alerts = counts.tp + counts.fp
     if alerts and counts.fp:
-        one_in = round(alerts / counts.fp)
-        sentences.append(f"1 alert in {one_in} is a false alarm.")
+        false = round(100 * counts.fp / alerts)
+        sentences.append(f"{false} of every 100 of its alerts are false alarms.")
     elif alerts:
         sentences.append("None of its alerts on the test set was a false alarm.")
     return sentences

@@ -75,9 +75,7 @@ def test_a_users_cost_reports_and_tuning_modules_do_not_hide_ours(workdir: Path)
     (workdir / "myobjective.py").write_text("def objective(trial):\n    return trial.suggest_float('x', 0, 1)\n")
     config = workdir / "fn.yaml"
     config.write_text(
-        yaml.safe_dump(
-            {"experiment": "shadow", "objective": {"function": "myobjective:objective", "metric": "x"}}
-        )
+        yaml.safe_dump({"experiment": "shadow", "objective": {"function": "myobjective:objective", "metric": "x"}})
     )
     result = subprocess.run(
         tracker_command("sweep", "--config", str(config), "--trials", "2", "--jobs", "2", "--quiet"),

@@ -306,16 +306,17 @@ def test_credits_are_their_own_lines_that_add_up_to_the_total(workdir: Path, inv
     import csv as csv_module
 
     example = Path(__file__).parent.parent / "examples"
-    result = invoke("cost", "--config", example / "classification.yaml", "--file", example / "cur2-churn-2026-10.csv",
-                    "--format", "json")  # fmt: skip
+    export = example / "cur2-screening-2026-10.csv"
+    result = invoke("cost", "--config", example / "classification.yaml", "--file", export, "--format", "json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    # The independent sum: the example export read with the csv module, tagged project=churn and team=growth.
+    # The independent sum: the example export read with the csv module, tagged
+    # project=screening and team=clinical-ml.
     want: dict[str, Decimal] = {}
-    with (example / "cur2-churn-2026-10.csv").open(newline="") as handle:
+    with (example / "cur2-screening-2026-10.csv").open(newline="") as handle:
         for line in csv_module.DictReader(handle):
             tags = json.loads(line["resource_tags"] or "{}")
-            if tags.get("user_project") == "churn" and tags.get("user_team") == "growth":
+            if tags.get("user_project") == "screening" and tags.get("user_team") == "clinical-ml":
                 kind = "credit" if line["line_item_line_item_type"] == "Credit" else "usage"
                 want[kind] = want.get(kind, Decimal(0)) + Decimal(line["line_item_unblended_cost"])
     assert {k: Decimal(v) for k, v in payload["by_charge_type"].items()} == want

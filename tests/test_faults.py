@@ -26,6 +26,7 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.slow
 
+
 def _config(workdir: Path) -> Path:
     return slow_objective_config(workdir, "faults")
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from cost.table import SpendFilter, SpendRow, SpendTable
 from tracker.money import CENT, cents, exact_text, split_by_weight
 
-amounts = st.decimals(min_value=-10**9, max_value=10**9, places=12, allow_nan=False, allow_infinity=False)
+amounts = st.decimals(min_value=-(10**9), max_value=10**9, places=12, allow_nan=False, allow_infinity=False)
 
 
 @given(

@@ -14,7 +14,17 @@ from pypdf import PdfReader
 from tests.helpers import client, parent_runs
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADLINE = ("roi", "roi_percent", "net_benefit", "monthly_benefit", "development_cost", "payback_months")
+HEADLINE = (
+    "npv",
+    "npv_p10",
+    "npv_p90",
+    "roi_percent",
+    "net_benefit",
+    "monthly_benefit",
+    "development_cost",
+    "payback_months",
+    "probability_npv_positive",
+)
 
 
 def _config(folder: Path, **changes: object) -> Path:
@@ -54,7 +64,9 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
     # The spend the report used is the one `tracker cost` printed, to the cent.
     assert Decimal(headline["development_cost"]) == Decimal(spend["total"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert figures["spend"]["total_exact"] == spend["total"]
+    assert figures["schema"] == "tracker.roi-report/2"
     assert headline["recommendation"] in {"Deploy", "Deploy and monitor", "Do not deploy"}
+    assert figures["spend"]["basis"] == "estimated" and headline["development_cost_basis"] == "estimated"
     assert headline["recommendation"] in result.output and headline["net_benefit"] in result.output
 
     text = _pdf_text(workdir / "report.pdf")
@@ -77,12 +89,13 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
     assert (workdir / "report.html").read_text().count("<svg") == 3
 
     # Logged on the sweep's parent run, so the UI compares ROI across sweeps.
-    [parent] = parent_runs("churn-classifier")
+    [parent] = parent_runs("tumour-screening")
     artifacts = {a.path for a in client().list_artifacts(parent.info.run_id, "reports")}
     assert artifacts == {"reports/report.pdf", "reports/report.html", "reports/roi.json"}
     # MLflow keeps metrics as floats; each is the float nearest the report's exact figure.
-    for key in ("net_benefit", "monthly_benefit", "roi"):
+    for key in ("npv", "net_benefit", "monthly_benefit", "development_cost", "probability_npv_positive"):
         assert Decimal(repr(parent.data.metrics[key])) == Decimal(headline[key])
+    assert Decimal(repr(parent.data.metrics["roi"])) == Decimal(figures["value_model"]["roi"])
     assert figures["provenance"]["best_run_id"] == parent.data.tags["tracker.best_run_id"]
 
 

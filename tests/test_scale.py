@@ -18,6 +18,7 @@ from tests.scale_fixtures import stop_group, wait_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
+
 def _config(folder: Path, experiment: str) -> Path:
     return slow_objective_config(folder, experiment)
 

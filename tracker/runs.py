@@ -540,8 +540,7 @@ def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
             raise
         except Exception as exc:  # SQLAlchemy's errors, when the file is not an MLflow database
             raise UsageError(
-                f"{path} is not an MLflow SQLite database; point --tracking-uri at another file "
-                "(or move this one away)"
+                f"{path} is not an MLflow SQLite database; point --tracking-uri at another file (or move this one away)"
             ) from exc
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -20,7 +20,7 @@ from tracker.errors import ConfigError, TrackerError, first_line
 from tracker.metrics import Task, classification_metrics, prefixed, regression_metrics, task_of
 from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
-from tuning.trainers import STAGES, TrainerSpec, get_trainer
+from tuning.trainers import STAGES, TrainerSpec, get_trainer, with_encoding
 
 __all__ = [
     "BuiltinObjective",
@@ -65,7 +65,7 @@ class BuiltinObjective:
         self.space: dict[str, ParamSpec] = dict(space) if space else dict(self.trainer.default_space)
         self.seed = seed
         _check_space(self.trainer, self.task, self.space, seed)
-        self.dataset = load_dataset(config.dataset, target=config.target, task=self.task)
+        self.dataset = load_dataset(config, task=self.task)
         self.split: Split = split_dataset(self.dataset, seed=seed)
         self.binary = self.task == "classification" and len(np.unique(self.dataset.target)) == 2
 
@@ -78,9 +78,10 @@ class BuiltinObjective:
 
     def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None, steps: list[tuple[int, float]]) -> Any:
         try:
-            model = self.trainer.make(self.task, params, self.seed)
+            estimator = self.trainer.make(self.task, params, self.seed)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"search_space: {self.trainer.name} rejects {dict(params)}: {exc}") from exc
+        model = with_encoding(estimator, self.dataset.categorical)
         budget_param = self.trainer.budget_param
         split = self.split
         if budget_param is None or budget_param not in params:
@@ -89,7 +90,7 @@ class BuiltinObjective:
         budget = int(params[budget_param])
         for step, fraction in enumerate(STAGES):
             # warm_start keeps the trees grown so far: each stage only adds the difference.
-            model.set_params(**{budget_param: max(1, round(budget * fraction))})
+            estimator.set_params(**{budget_param: max(1, round(budget * fraction))})
             model.fit(split.x_train, split.y_train)
             if trial is not None and fraction < 1.0:
                 value = self._evaluate(model, "val")[self.metric_key]
@@ -204,9 +205,7 @@ _METRIC_NAME = re.compile(r"[\w\-. :/]{1,250}")
 def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
     module_name, _, attr = reference.partition(":")
     if module_name.partition(".")[0] in _OUR_PACKAGES:
-        raise ConfigError(
-            f"objective.function: {module_name!r} is a package of tracker itself; rename your module"
-        )
+        raise ConfigError(f"objective.function: {module_name!r} is a package of tracker itself; rename your module")
     # Like `python -m`, look in the working directory, but only once our own packages are
     # loaded, so that a local file named like one of them (cost.py) never hides them.
     for package in _OUR_PACKAGES:

@@ -14,7 +14,7 @@ from tracker.config import ParamSpec
 from tracker.errors import ConfigError
 from tracker.metrics import Task
 
-__all__ = ["STAGES", "TRAINERS", "TrainerSpec", "get_trainer"]
+__all__ = ["STAGES", "TRAINERS", "TrainerSpec", "get_trainer", "with_encoding"]
 
 # Budget fractions at which a staged trainer reports an intermediate value.
 STAGES = (0.25, 0.5, 0.75, 1.0)
@@ -140,6 +140,26 @@ TRAINERS: dict[str, TrainerSpec] = {
         ),
     )
 }
+
+
+def with_encoding(model: Any, categorical: tuple[str, ...]) -> Any:
+    """``model`` behind a one-hot encoder of the ``categorical`` columns (others pass through).
+
+    Encoding inside the pipeline means the fitted model, and so the registered champion,
+    takes the raw columns; a category it never saw is encoded as all zeros, not an error.
+    """
+    if not categorical:
+        return model
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = ColumnTransformer(
+        [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(categorical))],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("encode", encode), ("model", model)])
 
 
 def get_trainer(name: str, task: Task) -> TrainerSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import click
 
 from tracker.cli._group import cli
 from tracker.cli._options import common, load, spend_options, spend_overrides
+from tracker.money import cents_text
 
 if TYPE_CHECKING:
     from reports.build import Report
@@ -47,8 +49,8 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     """Build the ROI report of the latest sweep's best model: a PDF, its HTML twin and a JSON of the figures.
 
     The files are also logged on the sweep's parent run under reports/, with the headline
-    figures (roi, net_benefit, monthly_benefit, development_cost, payback_months) as
-    metrics, so the MLflow UI compares ROI across sweeps.
+    figures (npv, roi, net_benefit, monthly_benefit, development_cost, payback_months,
+    probability_npv_positive) as metrics, so the MLflow UI compares sweeps by their value.
     """
     from reports.build import build_report
     from reports.publish import publish_report
@@ -79,22 +81,27 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
 
 
 def _print_headline(built: Report) -> None:
+    from reports.build import whole_percent
+
     h = built.headline
-    currency = h["currency"]
-    click.echo(f"{h['recommendation']}: {h['reason']}")
-    if h["roi"] is not None:
-        click.echo(f"  ROI: {h['roi_percent']}% (10-90%: {h['roi_p10_percent']}% to {h['roi_p90_percent']}%)")
+    assert h is not None
+    cur = h.currency
+    click.echo(f"{h.recommendation}: {h.reason}")
+    for warning in h.warnings:
+        click.echo(f"  warning: {warning}")
+    click.echo(f"  NPV: {cents_text(h.npv)} {cur} (10-90%: {cents_text(h.npv_p10)} to {cents_text(h.npv_p90)} {cur})")
+    if h.roi is not None:
+        click.echo(
+            f"  ROI: {whole_percent(h.roi)}% (10-90%: {whole_percent(h.roi_p10)}% to {whole_percent(h.roi_p90)}%)"
+        )
     else:
-        click.echo(f"  ROI: {h['roi_note']}")
-    click.echo(
-        f"  net benefit: {h['net_benefit']} {currency} over {built.data['value_model']['horizon_months']} months"
-    )
-    click.echo(f"  monthly benefit: {h['monthly_benefit']} {currency}")
-    if h["development_cost"] is None:
-        click.echo("  development cost: none recorded")
+        click.echo(f"  ROI: {h.roi_reason}")
+    click.echo(f"  net benefit: {cents_text(h.net_benefit)} {cur} over {h.horizon_months} months, undiscounted")
+    click.echo(f"  monthly benefit: {cents_text(h.monthly_benefit)} {cur} at full ramp")
+    if h.development_cost is None:
+        click.echo("  development cost: none found")
     else:
-        kind = "estimated" if h["development_cost_estimated"] else "billed"
-        click.echo(f"  development cost: {h['development_cost']} {currency} ({kind})")
-    click.echo(
-        f"  payback: {h['payback_months'] + ' months' if h['payback_months'] is not None else h['payback_note']}"
-    )
+        cost = cents_text(h.development_cost)
+        click.echo(f"  development cost: {cost} {cur} ({h.spend_basis} cloud spend and one-off costs)")
+    payback = h.payback_reason if h.payback_months is None else f"{h.payback_months.quantize(Decimal('0.1'))} months"
+    click.echo(f"  payback: {payback}")

@@ -1,0 +1,370 @@
+"""Analysing a report's evidence: the assumptions, the decision, the value, its uncertainty.
+
+Pure: :func:`analyse` reads an :class:`~reports.gather.Evidence` and the settings and
+returns an :class:`Analysis`; nothing here touches a store, a file or the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from reports import roi
+from reports.simulation import (
+    Scored,
+    Uncertainty,
+    best_threshold,
+    classification_replicate,
+    confusion_at,
+    regression_replicate,
+    simulate,
+)
+from tracker.config import Estimate, likely
+from tracker.errors import ConfigError, TrackerError
+from tracker.metrics import classification_metrics, regression_metrics
+from tracker.money import cents_text
+
+if TYPE_CHECKING:
+    from reports.gather import Evidence
+    from tracker.config import RoiConfig, Settings
+
+__all__ = ["Analysis", "Decision", "Headline", "analyse"]
+
+# Billed and estimated spend further apart than this are worth a word on page 1.
+SPEND_MISMATCH = Decimal(10)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The figures page 1 and the command line lead with."""
+
+    currency: str
+    recommendation: str
+    reason: str
+    npv: Decimal
+    npv_p10: Decimal
+    npv_p90: Decimal
+    net_benefit: Decimal
+    roi: Decimal | None
+    roi_p10: Decimal | None
+    roi_p90: Decimal | None
+    roi_reason: str | None
+    probability_npv_positive: Decimal
+    monthly_benefit: Decimal
+    development_cost: Decimal | None
+    spend_basis: str  # "billed" or "estimated"
+    payback_months: Decimal | None
+    payback_reason: str | None
+    horizon_months: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How a classifier's scores become decisions, and what each choice is worth on the test set."""
+
+    threshold: float
+    model: roi.Confusion
+    baseline: roi.Confusion
+    at_half: roi.Valuation
+    test_positive_rate: Decimal
+    val_positive_rate: Decimal
+
+
+@dataclass(frozen=True)
+class Analysis:
+    assumptions: roi.Assumptions
+    result: roi.Valuation
+    uncertainty: Uncertainty
+    sensitivity: list[roi.Sensitivity]
+    headline: Headline
+    decision: Decision | None
+    quality: list[dict[str, Any]]
+    words: list[str]
+    notes: tuple[str, ...]
+
+
+def analyse(evidence: Evidence, settings: Settings) -> Analysis:
+    a = assumptions(settings, evidence)
+    if evidence.task == "classification":
+        result, uncertainty, sens, decision, quality, words = _classify(evidence, a, settings)
+    else:
+        result, uncertainty, sens, quality, words = _regress(evidence, a, settings)
+        decision = None
+    notes = _notes(evidence, a, settings, decision)
+    decision_text, reason = roi.recommend(result, uncertainty.probability_npv_positive, uncertainty.replicates)
+    headline = Headline(
+        currency=a.currency,
+        recommendation=decision_text,
+        reason=reason,
+        npv=result.npv,
+        npv_p10=uncertainty.npv_p10,
+        npv_p90=uncertainty.npv_p90,
+        net_benefit=result.net_benefit,
+        roi=result.roi,
+        roi_p10=uncertainty.roi_p10,
+        roi_p90=uncertainty.roi_p90,
+        roi_reason=result.roi_reason,
+        probability_npv_positive=uncertainty.probability_npv_positive,
+        monthly_benefit=result.monthly_benefit,
+        development_cost=result.development_cost,
+        spend_basis=basis(evidence),
+        payback_months=result.payback_months,
+        payback_reason=result.payback_reason,
+        horizon_months=a.horizon_months,
+        warnings=_warnings(evidence, a, settings),
+    )
+    return Analysis(a, result, uncertainty, sens, headline, decision, quality, words, notes)
+
+
+# -- the assumptions -------------------------------------------------------------------------------
+
+
+def assumptions(settings: Settings, evidence: Evidence) -> roi.Assumptions:
+    """The value model's inputs from the ``roi`` section, the spend found and the measured running cost."""
+    r = settings.roi
+    if evidence.task == "classification" and r.value_per_outcome is None and r.action is None:
+        raise ConfigError(
+            "roi.value_per_outcome: required for a classifier; give true_positive, false_positive, "
+            "false_negative and true_negative (money per prediction), or roi.action"
+        )
+    if evidence.task == "regression" and r.value_per_unit_error is None:
+        raise ConfigError("roi.value_per_unit_error: required for a regression model (money per unit of error)")
+    ranges: dict[str, roi.Range] = {}
+
+    def take(name: str, value: Decimal | Estimate | None, default: Decimal = Decimal(0)) -> Decimal:
+        if value is None:
+            return default
+        if isinstance(value, Estimate):
+            ranges[name] = roi.Range(value.low, value.likely, value.high)
+        return likely(value)
+
+    values = r.value_per_outcome
+    action = None
+    if r.action is not None:
+        action = roi.Action(
+            value_if_caught=take("action.value_if_caught", r.action.value_if_caught),
+            success_rate=take("action.success_rate", r.action.success_rate),
+            action_cost=take("action.action_cost", r.action.action_cost),
+        )
+    running = (
+        evidence.running.per_month if evidence.running else take("running_cost_per_month", r.running_cost_per_month)
+    )
+    return roi.Assumptions(
+        currency=r.currency,
+        horizon_months=r.horizon_months,
+        predictions_per_month=take("predictions_per_month", r.predictions_per_month),
+        running_cost_per_month=running,
+        cloud_cost=evidence.spend.total if evidence.spend.rows else None,
+        one_off_costs=tuple(roi.OneOffCost(c.name, take(f"one_off_costs.{c.name}", c.amount)) for c in r.one_off_costs),
+        value_tp=take("value_tp", values.true_positive) if values else Decimal(0),
+        value_fp=take("value_fp", values.false_positive) if values else Decimal(0),
+        value_fn=take("value_fn", values.false_negative) if values else Decimal(0),
+        value_tn=take("value_tn", values.true_negative) if values else Decimal(0),
+        action=action,
+        production_positive_rate=(
+            take("production_positive_rate", r.production_positive_rate)
+            if r.production_positive_rate is not None
+            else None
+        ),
+        value_per_unit_error=take("value_per_unit_error", r.value_per_unit_error),
+        discount_rate_annual=take("discount_rate_annual", r.discount_rate_annual),
+        ramp_up_months=r.ramp_up_months,
+        ranges=ranges,
+    )
+
+
+def basis(evidence: Evidence) -> str:
+    """Whether the development spend is billed or estimated."""
+    spend = evidence.spend
+    return "estimated" if spend.estimated or spend.source == "estimate" else "billed"
+
+
+def double_counting(r: RoiConfig) -> bool:
+    """A positive value for a catch and a negative one for a miss usually count one customer twice."""
+    v = r.value_per_outcome
+    return v is not None and likely(v.false_negative) < 0 and likely(v.true_positive) > 0
+
+
+def _warnings(evidence: Evidence, a: roi.Assumptions, settings: Settings) -> tuple[str, ...]:
+    """What a finance reader must see on page 1 before trusting the figures."""
+    out = []
+    w = evidence.window
+    if not w.overlaps_runs:
+        out.append(
+            f"The spend window {w.start or 'from the start'} to {w.end or 'today'} does not overlap the runs "
+            f"({w.runs_first} to {w.runs_last}); the development cost may belong to something else."
+        )
+    if a.cloud_cost is None:
+        out.append("No cloud spend was found for the project's tags in the spend window.")
+    elif a.cloud_cost <= 0:
+        out.append(f"The cloud spend nets to {cents_text(a.cloud_cost)} {a.currency}: credits or refunds exceed usage.")
+    estimated = _estimated_alongside(evidence)
+    billed = a.cloud_cost
+    if estimated is not None and billed is not None and (billed > 0 or estimated > 0):
+        low, high = sorted((abs(billed), abs(estimated)))
+        if low == 0 or high / low > SPEND_MISMATCH:
+            out.append(
+                f"Billed spend ({cents_text(billed)} {a.currency}) and the sweep's estimate from trial durations "
+                f"({cents_text(estimated)} USD) differ more than {SPEND_MISMATCH}-fold: check that the tags and the "
+                "window select this project's work."
+            )
+    if evidence.task == "classification" and double_counting(settings.roi):
+        out.append(
+            "The value model gives a catch a positive value and a miss a negative one, so each catch counts "
+            f"{cents_text(a.value_of_a_catch)} {a.currency}: usually the same customer twice. "
+            "Value each outcome against doing nothing, or use roi.action."
+        )
+    return tuple(out)
+
+
+def _estimated_alongside(evidence: Evidence) -> Decimal | None:
+    if evidence.spend.source == "estimate" or not evidence.trials:
+        return None
+    return sum((Decimal(str(t.metrics.get("cost_usd_estimated", 0.0))) for t in evidence.trials), Decimal(0))
+
+
+def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision: Decision | None) -> tuple[str, ...]:
+    """What the figures assume, said once on page 1."""
+    out = []
+    if decision is not None and a.production_positive_rate is None:
+        out.append(
+            f"Production is assumed to have the test set's positive rate ({decision.test_positive_rate:.1%}); "
+            "set roi.production_positive_rate to correct it."
+        )
+    w = evidence.window
+    out.append(
+        f"Development spend: {w.start or 'from the start'} to {w.end or 'today'} ({w.chosen_by}), "
+        f"{basis(evidence)}, from {evidence.spend.source}."
+    )
+    if evidence.running is not None:
+        months = ", ".join(evidence.running.months)
+        out.append(f"Running cost measured from the bill: the average of {months}.")
+    return tuple(out)
+
+
+# -- classification ---------------------------------------------------------------------------------
+
+
+def _classify(
+    evidence: Evidence, a: roi.Assumptions, settings: Settings
+) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], Decision, list[dict[str, Any]], list[str]]:
+    test = Scored.of([int(v) for v in evidence.test["y_true"]], [float(v) for v in evidence.test["y_score"]])
+    val = Scored.of([int(v) for v in evidence.val["y_true"]], [float(v) for v in evidence.val["y_score"]])
+    threshold = best_threshold(val, a)
+    base_flags = (
+        np.zeros(len(test.y_true), dtype=np.int64)
+        if evidence.baseline is None
+        else np.asarray([int(v) for v in evidence.baseline["y_pred"]], dtype=np.int64)
+    )
+    counts = confusion_at(test, threshold)
+    base = confusion_at(Scored(test.y_true, base_flags.astype(np.float64)), 0.5)
+    result = roi.classification_value(counts, base, a)
+    decision = Decision(
+        threshold=threshold,
+        model=counts,
+        baseline=base,
+        at_half=roi.classification_value(confusion_at(test, 0.5), base, a),
+        test_positive_rate=counts.positive_rate,
+        val_positive_rate=confusion_at(val, threshold).positive_rate,
+    )
+    uncertainty = simulate(
+        a,
+        classification_replicate(test, val, base_flags),
+        test_rows=len(test.y_true),
+        val_rows=len(val.y_true),
+        replicates=settings.roi.bootstrap_replicates,
+        seed=settings.seed,
+        method=(
+            "seeded Monte Carlo: triangular draws of the ranged assumptions, a bootstrap of the test rows, "
+            "and the threshold re-picked on a bootstrap of the validation rows"
+        ),
+    )
+    sens = roi.sensitivity(lambda moved: roi.classification_value(counts, base, moved).npv, a)
+    predicted = [int(v) for v in (test.y_score >= threshold)]
+    val_predicted = [int(v) for v in (val.y_score >= threshold)]
+    quality = _quality_rows(
+        classification_metrics(list(test.y_true), predicted, list(test.y_score)),
+        classification_metrics(list(val.y_true), val_predicted, list(val.y_score)),
+        classification_metrics(list(test.y_true), [int(v) for v in base_flags], None),
+        "classification",
+    )
+    words = roi.plain_quality(counts, settings.roi.positive_name)
+    return result, uncertainty, sens, decision, quality, words
+
+
+# -- regression --------------------------------------------------------------------------------------
+
+
+def _regress(
+    evidence: Evidence, a: roi.Assumptions, settings: Settings
+) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], list[dict[str, Any]], list[str]]:
+    y_true = [float(v) for v in evidence.test["y_true"]]
+    y_pred = [float(v) for v in evidence.test["y_pred"]]
+    if evidence.baseline is None:
+        if evidence.best.train_mean is None:
+            raise TrackerError(
+                f"run {evidence.best.run_id} does not record its training mean, which the no-model baseline "
+                "predicts; rerun the sweep to register its champion again"
+            )
+        base_pred = [evidence.best.train_mean] * len(y_true)
+    else:
+        base_pred = [float(v) for v in evidence.baseline["y_pred"]]
+    model_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, y_pred, strict=True)]
+    base_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, base_pred, strict=True)]
+    n = Decimal(len(y_true))
+    model_total, base_total = sum(model_err, Decimal(0)), sum(base_err, Decimal(0))
+    result = roi.regression_value(model_total, base_total, n, a)
+    uncertainty = simulate(
+        a,
+        regression_replicate(np.array([float(e) for e in model_err]), np.array([float(e) for e in base_err])),
+        test_rows=len(y_true),
+        val_rows=0,
+        replicates=settings.roi.bootstrap_replicates,
+        seed=settings.seed,
+        method="seeded Monte Carlo: triangular draws of the ranged assumptions and a bootstrap of the test rows",
+    )
+    sens = roi.sensitivity(lambda moved: roi.regression_value(model_total, base_total, n, moved).npv, a)
+    quality = _quality_rows(regression_metrics(y_true, y_pred), {}, regression_metrics(y_true, base_pred), "regression")
+    words = [f"Its predictions are off by {model_total / n:.3g} on average, against {base_total / n:.3g} without it."]
+    return result, uncertainty, sens, quality, words
+
+
+DEFINITIONS = {
+    "accuracy": "share of all predictions that are right",
+    "precision": "share of flagged cases that really are positive",
+    "recall": "share of real positives that are flagged",
+    "f1": "balance of precision and recall (their harmonic mean)",
+    "roc_auc": "chance a random positive is scored above a random negative",
+    "mse": "mean of squared errors",
+    "rmse": "typical size of an error, in the target's units",
+    "mae": "mean absolute error, in the target's units",
+    "r2": "share of the target's variance explained",
+}
+
+
+def _quality_rows(
+    test: dict[str, float], val: dict[str, float], baseline: dict[str, float], task: str
+) -> list[dict[str, Any]]:
+    names = (
+        ["accuracy", "precision", "recall", "f1", "roc_auc"]
+        if task == "classification"
+        else ["mse", "rmse", "mae", "r2"]
+    )
+    return [
+        {
+            "metric": name,
+            "definition": DEFINITIONS[name],
+            "test": _fmt(test.get(name)),
+            "validation": _fmt(val.get(name)),
+            "baseline": _fmt(baseline.get(name)),
+        }
+        for name in names
+    ]
+
+
+def _fmt(value: float | None) -> str | None:
+    return None if value is None else f"{value:.4f}"

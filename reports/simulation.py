@@ -1,0 +1,200 @@
+"""Decisions and their uncertainty: the threshold, the counts, and a seeded Monte Carlo.
+
+Pure: arrays and assumptions in, exact figures out. The point estimate picks the
+threshold exactly (``Decimal``); each Monte Carlo replicate draws every ranged assumption
+from its triangular distribution, resamples the test rows and the validation rows, picks
+the threshold again on the resampled validation rows (in floating point: it only chooses),
+and values the resampled test decisions exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from reports.roi import (
+    Assumptions,
+    Confusion,
+    Valuation,
+    classification_value,
+    expected_value,
+    regression_value,
+    with_value,
+)
+
+__all__ = [
+    "Scored",
+    "Uncertainty",
+    "best_threshold",
+    "classification_replicate",
+    "confusion_at",
+    "percentile",
+    "regression_replicate",
+    "simulate",
+]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Binary truths and scores of one split, sorted once for every threshold that follows."""
+
+    y_true: np.ndarray
+    y_score: np.ndarray
+
+    @classmethod
+    def of(cls, y_true: Sequence[int], y_score: Sequence[float]) -> Scored:
+        return cls(np.asarray(y_true, dtype=np.int64), np.asarray(y_score, dtype=np.float64))
+
+    def candidates(self) -> np.ndarray:
+        """0.5 and every distinct score, ascending: each one a threshold (flag when score ≥ it)."""
+        return np.unique(np.concatenate([self.y_score, [0.5]]))
+
+    def flagged_counts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """(positives flagged, negatives flagged) at each candidate, and the totals, under row ``weights``."""
+        order = np.argsort(self.y_score, kind="stable")
+        scores = self.y_score[order]
+        positive = (self.y_true[order] == 1) * weights[order]
+        negative = (self.y_true[order] != 1) * weights[order]
+        below = np.searchsorted(scores, self.candidates(), side="left")
+        cum_pos = np.concatenate([[0], np.cumsum(positive)])
+        cum_neg = np.concatenate([[0], np.cumsum(negative)])
+        total_pos, total_neg = cum_pos[-1], cum_neg[-1]
+        return total_pos - cum_pos[below], total_neg - cum_neg[below], total_pos, total_neg
+
+
+def confusion_at(s: Scored, threshold: float, weights: np.ndarray | None = None) -> Confusion:
+    flagged = s.y_score >= threshold
+    positive = s.y_true == 1
+    w = np.ones(len(s.y_true), dtype=np.int64) if weights is None else weights
+    return Confusion(
+        tp=int(w[flagged & positive].sum()),
+        fp=int(w[flagged & ~positive].sum()),
+        fn=int(w[~flagged & positive].sum()),
+        tn=int(w[~flagged & ~positive].sum()),
+    )
+
+
+def _closest_to_half(candidates: np.ndarray, best: np.ndarray) -> float:
+    # Ties go to the threshold closest to 0.5, the default everyone would otherwise use.
+    chosen = candidates[best]
+    return float(chosen[np.argmin(np.abs(chosen - 0.5))])
+
+
+def best_threshold(val: Scored, a: Assumptions) -> float:
+    """The threshold with the highest expected value on the validation rows, exactly, under ``a``'s prior."""
+    ones = np.ones(len(val.y_true), dtype=np.int64)
+    tp, fp, pos, neg = val.flagged_counts(ones)
+    values = [
+        expected_value(Confusion(int(t), int(f), int(pos - t), int(neg - f)), a) for t, f in zip(tp, fp, strict=True)
+    ]
+    top = max(values)
+    return _closest_to_half(val.candidates(), np.array([v == top for v in values]))
+
+
+def _fast_threshold(val: Scored, weights: np.ndarray, a: Assumptions) -> float:
+    """The same choice in floating point, for a replicate's resampled validation rows."""
+    v_tp, v_fp, v_fn, v_tn = (float(v) for v in a.outcome_values())
+    tp, fp, pos, neg = val.flagged_counts(weights)
+    p = float(a.production_positive_rate) if a.production_positive_rate is not None else pos / max(pos + neg, 1)
+    tpr = tp / pos if pos else np.zeros_like(tp, dtype=float)
+    fpr = fp / neg if neg else np.zeros_like(fp, dtype=float)
+    ev = p * (tpr * v_tp + (1 - tpr) * v_fn) + (1 - p) * (fpr * v_fp + (1 - fpr) * v_tn)
+    return _closest_to_half(val.candidates(), ev == ev.max())
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Percentiles of the simulated NPV and ROI, and how often the NPV is positive."""
+
+    method: str
+    replicates: int
+    seed: int
+    varied: tuple[str, ...]
+    npv_p10: Decimal
+    npv_p50: Decimal
+    npv_p90: Decimal
+    roi_p10: Decimal | None
+    roi_p50: Decimal | None
+    roi_p90: Decimal | None
+    probability_npv_positive: Decimal
+
+
+def percentile(sorted_values: list[Decimal], q: int) -> Decimal:
+    """Nearest-rank percentile: an actual replicate, so it stays an exact Decimal."""
+    rank = max(1, -(-q * len(sorted_values) // 100))
+    return sorted_values[rank - 1]
+
+
+def _draw(a: Assumptions, rng: np.random.Generator) -> Assumptions:
+    drawn = a
+    for name, r in a.ranges.items():
+        value = rng.triangular(float(r.low), float(r.likely), float(r.high)) if r.low < r.high else float(r.likely)
+        drawn = with_value(drawn, name, Decimal(repr(value)))
+    return drawn
+
+
+# One replicate: the drawn assumptions, test-row weights and validation-row weights in; a valuation out.
+Replicate = Callable[[Assumptions, np.ndarray, np.ndarray], Valuation]
+
+
+def simulate(
+    a: Assumptions,
+    replicate: Replicate,
+    *,
+    test_rows: int,
+    val_rows: int,
+    replicates: int,
+    seed: int,
+    method: str,
+) -> Uncertainty:
+    rng = np.random.default_rng(seed)
+    npvs: list[Decimal] = []
+    rois: list[Decimal] = []
+    for _ in range(replicates):
+        drawn = _draw(a, rng)
+        test_w = np.bincount(rng.integers(0, test_rows, test_rows), minlength=test_rows)
+        val_w = np.bincount(rng.integers(0, val_rows, val_rows), minlength=val_rows) if val_rows else test_w[:0]
+        result = replicate(drawn, test_w, val_w)
+        npvs.append(result.npv)
+        if result.roi is not None:
+            rois.append(result.roi)
+    npvs.sort()
+    rois.sort()
+    whole = len(rois) == replicates
+    return Uncertainty(
+        method=method,
+        replicates=replicates,
+        seed=seed,
+        varied=tuple(a.ranges),
+        npv_p10=percentile(npvs, 10),
+        npv_p50=percentile(npvs, 50),
+        npv_p90=percentile(npvs, 90),
+        roi_p10=percentile(rois, 10) if whole else None,
+        roi_p50=percentile(rois, 50) if whole else None,
+        roi_p90=percentile(rois, 90) if whole else None,
+        probability_npv_positive=Decimal(sum(v > 0 for v in npvs)) / Decimal(replicates),
+    )
+
+
+def classification_replicate(test: Scored, val: Scored, baseline_flags: np.ndarray) -> Replicate:
+    """Re-pick the threshold on resampled validation rows, value the resampled test rows at it."""
+    baseline = Scored(test.y_true, baseline_flags.astype(np.float64))
+
+    def run(drawn: Assumptions, test_w: np.ndarray, val_w: np.ndarray) -> Valuation:
+        threshold = _fast_threshold(val, val_w, drawn)
+        return classification_value(confusion_at(test, threshold, test_w), confusion_at(baseline, 0.5, test_w), drawn)
+
+    return run
+
+
+def regression_replicate(model_error: np.ndarray, baseline_error: np.ndarray) -> Replicate:
+    def run(drawn: Assumptions, test_w: np.ndarray, _val_w: np.ndarray) -> Valuation:
+        n = Decimal(int(test_w.sum()))
+        model = Decimal(repr(float(model_error @ test_w)))
+        base = Decimal(repr(float(baseline_error @ test_w)))
+        return regression_value(model, base, n, drawn)
+
+    return run
