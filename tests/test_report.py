@@ -245,3 +245,24 @@ def test_a_function_objective_has_no_predictions_to_report(workdir: Path, invoke
     result = invoke("report", "--config", "fn.yaml")
     assert result.exit_code == 1
     assert "has no predictions/test.parquet" in result.output
+
+
+@pytest.mark.slow
+def test_no_spend_found_gives_no_verdict_and_page_1_says_what_was_assumed(workdir: Path, invoke, swept: Path) -> None:
+    data = yaml.safe_load(swept.read_text())
+    del data["roi"]["production_positive_rate"]
+    swept.write_text(yaml.safe_dump(data))
+    result = invoke("report", "--config", swept, "--source", "estimate", "--start", "2020-01-01", "--end", "2020-01-31")
+    assert result.exit_code == 0, result.output
+    figures = json.loads((workdir / "roi.json").read_text())
+    headline = figures["headline"]
+    # No spend in a window that misses the runs: no ROI and no verdict, but the NPV is still shown.
+    assert headline["recommendation"] == "No verdict" and headline["roi_percent"] is None
+    assert headline["roi_note"] == "undefined: no development cost found"
+    assert headline["development_cost"] is None and headline["npv"] is not None
+    assert any("does not overlap the runs" in warning for warning in headline["warnings"])
+    # Without a production rate, the test set's is assumed, and page 1 says which.
+    rate = Decimal(figures["value_model"]["test_positive_rate"])
+    page_1 = PdfReader(workdir / "report.pdf").pages[0].extract_text()
+    assert f"test set's positive rate ({rate:.1%})" in " ".join(page_1.split())
+    assert "No verdict" in page_1 and "undefined" in page_1
