@@ -33,6 +33,8 @@ HEADLINE_METRICS = (
 class Published:
     files: tuple[str, ...]
     logged_on: str | None
+    # The registered versions ("name/version") tagged with the model's value.
+    versions: tuple[str, ...] = ()
 
 
 def publish_report(
@@ -56,7 +58,18 @@ def publish_report(
         return Published(tuple(written), None)
     figures = {key: float(value) for key, value in headline_metrics(report).items()}
     store.log_report(report.parent_run_id, written, figures)
-    return Published(tuple(written), report.parent_run_id)
+    versions = store.value_the_model(report.data["provenance"]["best_run_id"], written, version_tags(report))
+    return Published(tuple(written), report.parent_run_id, tuple(versions))
+
+
+def version_tags(report: Report) -> dict[str, str]:
+    """What the model is worth, for its registered version: the report's own figures, as text."""
+    h = report.data["headline"]
+    tags = {"npv": h["npv"], "net_benefit": h["net_benefit"], "currency": h["currency"]}
+    tags["roi_percent"] = h["roi_percent"] if h["roi_percent"] is not None else "undefined"
+    if report.parent_run_id is not None:
+        tags["report_run_id"] = report.parent_run_id
+    return tags
 
 
 def headline_metrics(report: Report) -> dict[str, Decimal]:

@@ -97,6 +97,18 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
         assert Decimal(repr(parent.data.metrics[key])) == Decimal(headline[key])
     assert Decimal(repr(parent.data.metrics["roi"])) == Decimal(figures["value_model"]["roi"])
     assert figures["provenance"]["best_run_id"] == parent.data.tags["tracker.best_run_id"]
+    # The registered champion carries its value, and its run holds the report.
+    version = client().get_model_version_by_alias("tumour-screening", "champion")
+    assert version.run_id == figures["provenance"]["best_run_id"]
+    assert {k: version.tags[k] for k in ("npv", "net_benefit", "currency", "report_run_id")} == {
+        "npv": headline["npv"],
+        "net_benefit": headline["net_benefit"],
+        "currency": "USD",
+        "report_run_id": parent.info.run_id,
+    }
+    assert version.tags["roi_percent"] == (headline["roi_percent"] or "undefined")
+    on_champion = {a.path for a in client().list_artifacts(version.run_id, "reports")}
+    assert on_champion == {"reports/report.pdf", "reports/report.html", "reports/roi.json"}
 
 
 @pytest.mark.slow

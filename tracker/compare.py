@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.runs import RunStore, TrialRun
+from tracker.urls import DEFAULT_UI, compare_link, runs_table_link, ui_base
 
-__all__ = ["RunTable", "compare_latest_sweep"]
+__all__ = ["RunTable", "UiLinks", "compare_latest_sweep"]
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 
@@ -19,11 +20,26 @@ class RunTable:
     """Rows of the comparison and the names of its columns."""
 
     experiment: str
+    experiment_id: str
     parent_run_id: str
     metric_key: str
     direction: str
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
+
+    def best_run_ids(self, k: int = 5) -> list[str]:
+        """The ``k`` best finished trial runs (the rows are best first)."""
+        return [str(row["run_id"]) for row in self.rows if row["state"] == "COMPLETE"][:k]
+
+    def links(self, tracking_uri: str, local_ui: str = DEFAULT_UI) -> UiLinks:
+        base = ui_base(tracking_uri, local_ui)
+        best = self.best_run_ids()
+        return UiLinks(
+            runs=runs_table_link(base, self.experiment_id),
+            compare=compare_link(base, self.experiment_id, best) if len(best) > 1 else None,
+            compared=len(best),
+            local=not tracking_uri.startswith(("http://", "https://")),
+        )
 
     def to_records(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.rows]
@@ -96,4 +112,20 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
         row.update({name: run.params.get(name) for name in param_names})
         row["run_id"] = run.run_id
         rows.append(row)
-    return RunTable(experiment, parent.run_id, metric_key, direction, tuple(columns), tuple(rows))
+    return RunTable(experiment, experiment_id, parent.run_id, metric_key, direction, tuple(columns), tuple(rows))
+
+
+@dataclass(frozen=True)
+class UiLinks:
+    """Where the MLflow UI shows a sweep: its runs table, and the compare page of its best trials."""
+
+    runs: str
+    compare: str | None
+    compared: int
+    local: bool  # True: served by `tracker ui`, which must be running
+
+    def lines(self) -> list[str]:
+        out = [f"Runs table: {self.runs}"]
+        if self.compare is not None:
+            out.append(f"Compare the best {self.compared}: {self.compare}")
+        return out

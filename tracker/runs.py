@@ -389,6 +389,22 @@ class RunStore:
         now = _ms(time.time())
         self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in _finite(metrics).items()])
 
+    def value_the_model(self, run_id: str, files: Sequence[str], tags: Mapping[str, str]) -> list[str]:
+        """Tag every registered version of ``run_id``'s model with its value, and attach the report to the run.
+
+        The Model Registry then shows what a version is worth beside it, and the version's
+        run holds the report under ``reports/``. Returns "name/version" of each version tagged.
+        """
+        tagged = []
+        for version in self.client.search_model_versions(f"run_id = '{run_id}'"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(version.name, version.version, key, value)
+            tagged.append(f"{version.name}/{version.version}")
+        if tagged:
+            for path in files:
+                self.client.log_artifact(run_id, path, artifact_path=_REPORTS)
+        return tagged
+
     # -- reading ---------------------------------------------------------------------------
 
     def sweep_runs(self, experiment_id: str) -> list[SweepRun]:

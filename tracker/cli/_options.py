@@ -9,9 +9,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from tracker.compare import UiLinks
     from tracker.config import Settings
 
-__all__ = ["common", "ensure_port_free", "load", "output_format", "spend_options", "spend_overrides"]
+__all__ = [
+    "common",
+    "echo_links",
+    "ensure_port_free",
+    "load",
+    "output_format",
+    "spend_options",
+    "spend_overrides",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,3 +139,13 @@ def spend_overrides(flags: dict[str, Any]) -> dict[str, Any]:
     if tags:
         overrides["tags"] = tags
     return overrides
+
+
+def echo_links(links: UiLinks, tracking_uri: str) -> None:
+    """The MLflow UI links of a sweep; for a local store, the command that serves them first."""
+    from tracker.urls import redact
+
+    if links.local:
+        click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(tracking_uri)}, then:")
+    for line in links.lines():
+        click.echo(f"  {line}")

@@ -78,6 +78,8 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     _print_headline(built)
     logged = f"; logged on run {published.logged_on}" if published.logged_on else ""
     click.echo(f"Wrote {', '.join(published.files)}{logged}")
+    for version in published.versions:
+        click.echo(f"Tagged model version {version} with its value (npv, roi_percent, net_benefit)")
 
 
 def _print_headline(built: Report) -> None:

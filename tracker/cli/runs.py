@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tracker.cli._group import cli
-from tracker.cli._options import common, load, output_format
+from tracker.cli._options import common, echo_links, load, output_format
 
 
 @cli.command()
@@ -19,7 +19,11 @@ from tracker.cli._options import common, load, output_format
 @click.option("--top", "top", type=click.IntRange(min=1), help="Show only the best K runs.")
 @output_format
 def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | None, top: int | None, fmt: str) -> None:
-    """Compare the trial runs of the latest sweep, best first."""
+    """Compare the trial runs of the latest sweep, best first.
+
+    As a table, it ends with two links into the MLflow UI: the experiment's runs table
+    (in the model-training workspace) and the compare page of the best five trials.
+    """
     from tracker.compare import compare_latest_sweep
 
     settings = load(config_file, {"experiment": experiment, "tracking_uri": tracking_uri})
@@ -32,3 +36,4 @@ def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | N
         from rich.console import Console
 
         Console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())
+        echo_links(table.links(settings.tracking_uri), settings.tracking_uri)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker.cli._group import INTERRUPTED, cli
-from tracker.cli._options import common, load
+from tracker.cli._options import common, echo_links, load
 from tracker.errors import TrackerError
 from tracker.urls import redact
 
@@ -168,7 +168,18 @@ def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> No
     )
     for note in summary.notes:
         click.echo(f"  note: {note}")
-    click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(summary.tracking_uri)}")
+    _echo_links(summary)
+
+
+def _echo_links(summary: SweepSummary) -> None:
+    from tracker.compare import compare_latest_sweep
+
+    try:
+        table = compare_latest_sweep(summary.tracking_uri, summary.experiment)
+    except TrackerError:  # no run to link to: the sweep ended before its first trial
+        click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(summary.tracking_uri)}")
+        return
+    echo_links(table.links(summary.tracking_uri), summary.tracking_uri)
 
 
 def _fmt(value: Any) -> str:
