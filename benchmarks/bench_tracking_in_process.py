@@ -77,6 +77,9 @@ class NullRunStore:
     def create_sweep_run(self, experiment_id: str, study: str, **fields: Any) -> str:
         return "parent"
 
+    def log_datasets(self, run_id: str, inputs: Any) -> None:
+        pass
+
     def close_sweep_run(self, run_id: str, **fields: Any) -> None:
         return None
 

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, tracker_command
+from tests.conftest import tracker_command
 from tests.helpers import (
     all_runs,
     by_number,
@@ -140,40 +139,6 @@ def test_jobs_runs_worker_processes_to_an_exact_total(workdir: Path) -> None:
     assert len(workers) == 2, workers  # two processes shared the work
     assert all(r.info.status == "FINISHED" for r in runs.values())
     assert [p.info.status for p in parent_runs("faults")] == ["FINISHED"]
-
-
-def test_ui_serves_the_store(workdir: Path, invoke) -> None:
-    config = _config(workdir)  # a quick function objective: the UI needs a sweep, not a champion
-    assert invoke("sweep", "--config", config, "--trials", "1", "--quiet").exit_code == 0
-    port = free_port()
-    proc = subprocess.Popen(
-        tracker_command("ui", "--port", str(port)),
-        cwd=workdir,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=10", timeout=2
-                ) as response:
-                    body = response.read().decode()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.5)
-        assert "faults" in body
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_a_progress_bar_on_a_terminal(workdir: Path) -> None:

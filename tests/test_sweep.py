@@ -80,6 +80,23 @@ def test_default_sweep_records_everything_the_ui_compares(workdir: Path, invoke)
     assert info.signature is not None and info.signature.inputs is not None
     assert info.run_id == best_id
 
+    # Lineage: the parent run and the champion name their data, one dataset input per split.
+    for run_id in (parent.info.run_id, best_id):
+        inputs = c.get_run(run_id).inputs.dataset_inputs
+        contexts = {i.tags[0].value: i.dataset for i in inputs if i.tags}
+        assert set(contexts) == {"training", "validation", "test"}
+        assert {d.name for d in contexts.values()} == {"breast_cancer"}
+        assert len({d.digest for d in contexts.values()}) == 3
+        assert json.loads(contexts["test"].profile)["num_rows"] == 57
+    # MLflow's own evaluation of the champion on the test split: its metrics and plots.
+    champion = c.get_run(best_id)
+    assert champion.data.metrics["example_count"] == 57
+    assert {"roc_auc", "precision_recall_auc", "log_loss"} <= set(champion.data.metrics)
+    plots = {a.path for a in c.list_artifacts(best_id)}
+    assert {"roc_curve_plot.png", "precision_recall_curve_plot.png", "confusion_matrix.png"} <= plots
+    assert {"lift_curve_plot.png", "calibration_curve_plot.png"} <= plots
+    assert champion.info.status == "FINISHED"
+
 
 def test_trials_is_the_total_to_reach(workdir: Path, invoke) -> None:
     assert invoke("sweep", "--trials", "3", "--quiet").exit_code == 0

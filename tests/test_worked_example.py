@@ -113,9 +113,24 @@ def test_the_marketing_example_end_to_end(workdir: Path, invoke, example: Path) 
 
 @pytest.mark.slow
 def test_the_champion_takes_the_raw_columns(workdir: Path, invoke, example: Path) -> None:
+    import subprocess
+
     import mlflow
 
+    # In a git repository, the runs name the config file and the commit they came from.
+    git = ["git", "-C", str(workdir), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     assert invoke("sweep", "--config", example, "--trials", "1", "--quiet").exit_code == 0
+    [parent] = parent_runs("term-deposit-calls")
+    champion = client().get_run(parent.data.tags["tracker.best_run_id"])
+    for run in (parent, champion):
+        assert run.data.tags["mlflow.source.name"] == str(example.resolve())
+        assert run.data.tags["mlflow.source.git.commit"] == commit
+        data = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs if i.tags}
+        assert data["training"].name == "bank.csv.gz"
+        assert str((workdir / "examples" / "data" / "bank.csv.gz").resolve()) in data["training"].source
     mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/term-deposit-calls@champion")
     with gzip.open(EXAMPLES / "data" / "bank.csv.gz", "rt") as handle:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tracker.errors import TrackerError
 from tracker.runs import CHAMPION_ALIAS, RunStore
 
-__all__ = ["register_champion"]
+__all__ = ["Champion", "evaluate_champion", "register_champion"]
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The registered version of the sweep's best model, and where its logged model lives."""
+
+    version: str
+    model_uri: str
 
 
 def register_champion(
     store: RunStore, run_id: str, model: Any, *, model_name: str, input_example: Any, tags: Mapping[str, str]
-) -> str:
-    """Log the model with a signature on ``run_id``, register it, point ``champion`` at it.
-
-    Returns the registered version.
-    """
+) -> Champion:
+    """Log the model with a signature on ``run_id``, register it, point ``champion`` at it."""
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -51,7 +58,52 @@ def register_champion(
         raise TrackerError(f"MLflow did not register the champion model {model_name!r}")
     store.client.set_registered_model_alias(model_name, CHAMPION_ALIAS, str(version))
     store.mark_champion(run_id)
-    return str(version)
+    return Champion(str(version), info.model_uri)
+
+
+def evaluate_champion(
+    store: RunStore, run_id: str, model_uri: str, features: Any, y_true: Any, *, task: str
+) -> tuple[str, ...]:
+    """MLflow's default evaluator on the champion's test split, logged on its run.
+
+    The run gets MLflow's standard metrics and plots (ROC and precision-recall curves,
+    confusion matrix, lift and calibration for a classifier; residuals for a regressor).
+    Returns the names of the artifacts it logged.
+    """
+    import mlflow
+
+    data = features.assign(y_true=y_true)
+    mlflow.set_tracking_uri(store.tracking_uri)
+    try:
+        with mlflow.start_run(run_id=run_id), _only_errors_from("mlflow"):
+            result = mlflow.models.evaluate(
+                model_uri,
+                data,
+                targets="y_true",
+                model_type="classifier" if task == "classification" else "regressor",
+                evaluators=["default"],
+            )
+    except Exception as exc:
+        store.client.set_terminated(run_id, status="FINISHED")
+        message = getattr(exc, "message", None) or str(exc)
+        raise TrackerError(f"MLflow's evaluation of the champion failed: {message[:200]}") from exc
+    return tuple(sorted(result.artifacts))
+
+
+@contextlib.contextmanager
+def _only_errors_from(name: str) -> Iterator[None]:
+    """Warnings of ``name``'s loggers held back while inside (the evaluator warns about optional
+    extras such as SHAP); the handlers are left as they were afterwards."""
+    quiet = logging.Filter()
+    quiet.filter = lambda record: record.levelno >= logging.ERROR  # type: ignore[method-assign]
+    handlers = [h for logger in (logging.getLogger(name), logging.getLogger()) for h in logger.handlers]
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def _requirements() -> list[str]:

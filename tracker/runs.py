@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
@@ -33,10 +34,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAMPION_ALIAS",
+    "DataInput",
     "RunRecord",
     "RunStore",
     "SweepRun",
     "TrialRun",
+    "source_tags",
     "status_for_state",
 ]
 
@@ -58,6 +61,11 @@ _TAG_PARETO = "tracker.pareto_trials"
 _TAG_RECOVERED = "tracker.recovered"
 _TAG_PARENT = "mlflow.parentRunId"
 _TAG_NOTE = "mlflow.note.content"
+_TAG_SOURCE_NAME = "mlflow.source.name"
+_TAG_SOURCE_TYPE = "mlflow.source.type"
+_TAG_GIT_COMMIT = "mlflow.source.git.commit"
+_SOURCE_TAGS = frozenset({_TAG_SOURCE_NAME, _TAG_SOURCE_TYPE, _TAG_GIT_COMMIT})
+_TAG_DATA_CONTEXT = "mlflow.data.context"
 _ROLE_SWEEP = "sweep"
 _ROLE_TRIAL = "trial"
 # Tells the MLflow 3 UI to open the experiment in its model-training (runs table) view.
@@ -121,6 +129,44 @@ class SweepRun:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DataInput:
+    """One dataset a run used, in MLflow's terms, with its context (training, validation, test)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None
+    profile: str | None
+    context: str
+
+
+def source_tags(source_file: str | None) -> dict[str, str]:
+    """MLflow's source tags for a run made from ``source_file``: its path, and the git commit when in a repository."""
+    if source_file is None:
+        return {}
+    path = Path(source_file).resolve()
+    tags = {_TAG_SOURCE_NAME: str(path), _TAG_SOURCE_TYPE: "LOCAL"}
+    commit = _git_commit(path.parent)
+    if commit is not None:
+        tags[_TAG_GIT_COMMIT] = commit
+    return tags
+
+
+def _git_commit(folder: Path) -> str | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else None
+
+
 class RunRecord(Protocol):
     """What a sweep writes through and reads back. :class:`RunStore` is the MLflow one."""
 
@@ -144,7 +190,10 @@ class RunRecord(Protocol):
         direction: str = "maximize",
         task: str = "custom",
         note: str = "",
+        source_file: str | None = None,
     ) -> str: ...
+
+    def log_datasets(self, run_id: str, inputs: Sequence[DataInput]) -> None: ...
 
     def close_sweep_run(
         self,
@@ -278,9 +327,15 @@ class RunStore:
         direction: str = "maximize",
         task: str = "custom",
         note: str = "",
+        source_file: str | None = None,
     ) -> str:
-        """The parent run of study ``study``; ``tags`` are the cost-allocation tags."""
+        """The parent run of study ``study``; ``tags`` are the cost-allocation tags.
+
+        ``source_file`` (the config) becomes the run's source in the UI, with the git commit
+        of its folder when it is in a repository.
+        """
         own = {_TAG_ROLE: _ROLE_SWEEP, _TAG_STUDY: study, _TAG_DIRECTION: direction, _TAG_TASK: task}
+        own.update(source_tags(source_file))
         if metric_key:
             own[_TAG_METRIC] = metric_key
         if note:
@@ -374,7 +429,31 @@ class RunStore:
         self.client.set_tag(run_id, _TAG_TRAIN_MEAN, repr(float(mean)))
 
     def mark_champion(self, run_id: str) -> None:
-        self.client.set_tag(run_id, _TAG_CHAMPION, "true")
+        """Tag the champion's run, and give it its sweep's source (the config file and commit)."""
+        run = self.client.get_run(run_id)
+        tags = {_TAG_CHAMPION: "true"}
+        parent_id = run.data.tags.get(_TAG_PARENT)
+        if parent_id:
+            parent = self.client.get_run(parent_id).data.tags
+            tags.update({k: v for k, v in parent.items() if k in _SOURCE_TAGS})
+        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_datasets(self, run_id: str, inputs: Sequence[DataInput]) -> None:
+        """The data a run used, as MLflow dataset inputs (the UI's Dataset column and lineage)."""
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        if not inputs:
+            return
+        self.client.log_inputs(
+            run_id,
+            datasets=[
+                DatasetInput(
+                    Dataset(i.name, i.digest, i.source_type, i.source, i.schema, i.profile),
+                    [InputTag(_TAG_DATA_CONTEXT, i.context)],
+                )
+                for i in inputs
+            ],
+        )
 
     def log_values(self, key: str, values: Mapping[str, float]) -> None:
         """One metric on many runs (``run_id -> value``)."""

@@ -11,7 +11,8 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from tracker.registry import register_champion
+from tracker.errors import TrackerError
+from tracker.registry import evaluate_champion, register_champion
 from tracker.runs import RunStore
 from tuning.objective import BuiltinObjective
 from tuning.setup import SweepSetup
@@ -143,7 +144,7 @@ def _register(
     if objective.task == "regression":
         # The no-model baseline of a regression report predicts the training mean.
         store.set_train_mean(best.run_id, float(objective.split.y_train.mean()))
-    return register_champion(
+    champion = register_champion(
         store,
         best.run_id,
         refit.model,
@@ -151,3 +152,11 @@ def _register(
         input_example=refit.input_example,
         tags={"study": sweep.study_name, "trial": str(best.number)},
     )
+    store.log_datasets(best.run_id, objective.data_inputs())
+    try:
+        evaluate_champion(
+            store, best.run_id, champion.model_uri, objective.split.x_test, objective.split.y_test, task=objective.task
+        )
+    except TrackerError as exc:  # the champion stands; only MLflow's evaluation of it is missing
+        notes.append(str(exc))
+    return champion.version

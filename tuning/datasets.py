@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,9 @@ class Dataset:
     classes: tuple[str, ...] = ()
     # Text columns, one-hot encoded inside the model's pipeline.
     categorical: tuple[str, ...] = ()
+    # Where the data came from (a file's absolute path, or the scikit-learn loader), and the target's name.
+    source: str = ""
+    target_name: str = "target"
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ def load_dataset(config: ObjectiveConfig, *, task: Task) -> Dataset:
     categorical = tuple(str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c]))
     if categorical:
         features = features.astype({c: str for c in categorical})
-    return _with_target(path.name, features, y, task, config.positive_label, categorical)
+    dataset = _with_target(path.name, features, y, task, config.positive_label, categorical)
+    return replace(dataset, source=str(path.resolve()), target_name=target)
 
 
 def _is_table(path: Path) -> bool:
@@ -131,15 +135,17 @@ def _load_builtin(name: str, task: Task) -> Dataset:
     if native_task != task:
         raise ConfigError(f"objective.dataset: {name!r} is a {native_task} dataset but the metric asks for {task}")
     bunch = getattr(sklearn.datasets, loader_name)(as_frame=True)
+    source = f"sklearn.datasets.{loader_name}"
     features = bunch.data
     y = pd.Series(bunch.target)
     if task == "classification":
         names = list(getattr(bunch, "target_names", []))
         if name == "breast_cancer":
             # scikit-learn codes malignant as 0; the event worth flagging is the positive class.
-            return Dataset(name, features, (y.to_numpy() == 0).astype(int), task, ("benign", "malignant"))
-        return Dataset(name, features, y.to_numpy().astype(int), task, tuple(map(str, names)))
-    return Dataset(name, features, y.to_numpy().astype(float), task)
+            malignant = (y.to_numpy() == 0).astype(int)
+            return Dataset(name, features, malignant, task, ("benign", "malignant"), source=source)
+        return Dataset(name, features, y.to_numpy().astype(int), task, tuple(map(str, names)), source=source)
+    return Dataset(name, features, y.to_numpy().astype(float), task, source=source)
 
 
 def _with_target(

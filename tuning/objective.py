@@ -18,6 +18,7 @@ import pandas as pd
 from tracker.config import ObjectiveConfig, ParamSpec
 from tracker.errors import ConfigError, TrackerError, first_line
 from tracker.metrics import Task, classification_metrics, prefixed, regression_metrics, task_of
+from tracker.runs import DataInput
 from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
 from tuning.trainers import STAGES, TrainerSpec, get_trainer, with_encoding
@@ -68,6 +69,7 @@ class BuiltinObjective:
         self.dataset = load_dataset(config, task=self.task)
         self.split: Split = split_dataset(self.dataset, seed=seed)
         self.binary = self.task == "classification" and len(np.unique(self.dataset.target)) == 2
+        self._data_inputs: tuple[DataInput, ...] | None = None
 
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
         params = suggest(trial, self.space)
@@ -115,6 +117,45 @@ class BuiltinObjective:
         if self.task == "classification":
             return prefixed(part, classification_metrics(y, y_pred, y_score))
         return prefixed(part, regression_metrics(y, y_pred))
+
+    def data_inputs(self) -> tuple[DataInput, ...]:
+        """The three splits as MLflow datasets (name, digest, source, schema), for the runs' lineage."""
+        if self._data_inputs is None:
+            self._data_inputs = self._describe_splits()
+        return self._data_inputs
+
+    def _describe_splits(self) -> tuple[DataInput, ...]:
+        import warnings
+
+        from mlflow.data.pandas_dataset import from_pandas
+
+        target = self.dataset.target_name
+        parts = (
+            ("training", self.split.x_train, self.split.y_train),
+            ("validation", self.split.x_val, self.split.y_val),
+            ("test", self.split.x_test, self.split.y_test),
+        )
+        out = []
+        # MLflow warns that a loader's name could be several kinds of source, and about integer columns.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for context, x, y in parts:
+                frame = x.assign(**{target: y})
+                described = from_pandas(
+                    frame, source=self.dataset.source, name=self.dataset.name, targets=target
+                ).to_dict()
+                out.append(
+                    DataInput(
+                        name=described["name"],
+                        digest=described["digest"],
+                        source_type=described["source_type"],
+                        source=described["source"],
+                        schema=described.get("schema"),
+                        profile=described.get("profile"),
+                        context=context,
+                    )
+                )
+        return tuple(out)
 
     def refit(self, params: Mapping[str, Any]) -> Refit:
         """Train ``params`` again on the same split and seed: the same model the trial had."""

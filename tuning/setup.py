@@ -59,7 +59,13 @@ class SweepSetup:
 
 
 def open_sweep(
-    settings: Settings, *, hourly_usd: Decimal, worker_index: int, record: RunRecord, recorder: TrialWriter
+    settings: Settings,
+    *,
+    hourly_usd: Decimal,
+    worker_index: int,
+    record: RunRecord,
+    recorder: TrialWriter,
+    source_file: str | None = None,
 ) -> SweepSetup:
     """Build the objective, open the study and the parent run; see the module's docstring."""
     objective = build_objective(settings.objective, settings.search_space, seed=settings.seed)
@@ -99,7 +105,11 @@ def open_sweep(
                 direction=direction,
                 task=getattr(objective, "task", None) or "custom",
                 note=f"Optuna study {settings.study_name!r}, {settings.strategy} strategy",
+                source_file=source_file,
             )
+            if isinstance(objective, BuiltinObjective):
+                # Once per sweep, on its parent run: per trial it cost the writer ~3 ms a trial.
+                record.log_datasets(parent, objective.data_inputs())
     return SweepSetup(
         settings=settings,
         hourly_usd=hourly_usd,

@@ -47,13 +47,14 @@ def run_sweep(
     on_event: Callable[[SweepEvent], None] | None = None,
     record: RunRecord | None = None,
     recorder: TrialWriter | None = None,
+    source_file: str | None = None,
 ) -> SweepSummary:
     """Run the sweep described by ``settings`` to one of its stop conditions.
 
     ``hourly_usd`` is the estimated price of one trial-hour (instance price times count).
     ``record`` and ``recorder`` default to the MLflow store at ``settings.tracking_uri``
     and a writer process for it. Raises :class:`SweepInterrupted` after Ctrl-C, once the
-    parent run is closed as KILLED.
+    parent run is closed as KILLED. ``source_file`` (the config) is the parent run's source.
     """
     emit = on_event or (lambda event: None)
     started = time.monotonic()
@@ -65,7 +66,9 @@ def run_sweep(
         recorder.close()
         raise
     try:
-        sweep = open_sweep(settings, hourly_usd=hourly_usd, worker_index=0, record=record, recorder=recorder)
+        sweep = open_sweep(
+            settings, hourly_usd=hourly_usd, worker_index=0, record=record, recorder=recorder, source_file=source_file
+        )
         return _run(sweep, emit, started)
     finally:
         recorder.close()

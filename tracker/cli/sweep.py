@@ -78,7 +78,13 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
     try:
         with progress:
-            summary = run_sweep(settings, hourly_usd=hourly, on_event=progress.update, recorder=recorder)
+            summary = run_sweep(
+                settings,
+                hourly_usd=hourly,
+                on_event=progress.update,
+                recorder=recorder,
+                source_file=str(config_file) if config_file is not None else None,
+            )
     except SweepInterrupted as exc:
         _print_summary(exc.summary, settings, hourly)
         click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)

@@ -1,0 +1,128 @@
+"""The MLflow UI as a user reaches it: the links `tracker` prints, opened in headless Chromium.
+
+MLflow 3 opens an experiment in its GenAI workspace unless the link asks for the
+model-training one; these tests load the printed links in a real browser and read the
+rendered page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ON_CI, free_port, tracker_command
+from tests.helpers import parent_runs, slow_objective_config
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browser() -> str:
+    if CHROMIUM is None:
+        if ON_CI:
+            pytest.fail("CI installs Debian's chromium (.ci/run); the UI tests must run there")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+def _render(url: str, tmp_path: Path) -> str:
+    """The page's text once its scripts have run, as a person would read it."""
+    profile = tmp_path / "chromium-profile"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+        "--virtual-time-budget=20000",
+    ]
+    dom = subprocess.run([_browser(), *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    text = re.sub(r"<style.*?</style>|<script.*?</script>", " ", dom, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+
+
+def _serve(workdir: Path, *args: str, lines: int = 3) -> tuple[subprocess.Popen[str], list[str]]:
+    """`tracker ui` in its own process group, and the ``lines`` it printed before serving."""
+    port = free_port()
+    proc = subprocess.Popen(
+        tracker_command("ui", "--port", str(port), *args),
+        cwd=workdir,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        # The "browser": a shell that writes down the URL it was asked to open.
+        env={**os.environ, "BROWSER": f"sh -c 'echo \"$0\" > {workdir / 'opened.txt'}' %s"},
+    )
+    assert proc.stdout is not None
+    printed = [proc.stdout.readline() for _ in range(lines)]
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                return proc, printed
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.5)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_the_printed_links_land_on_the_runs_table_and_the_compare_page(workdir: Path, invoke, tmp_path: Path) -> None:
+    _browser()
+    config = slow_objective_config(workdir, "ui-links")
+    swept = invoke("sweep", "--config", config, "--trials", "6")
+    assert swept.exit_code == 0, swept.output
+    # The sweep's own closing lines carry the same two links.
+    assert "Runs table: http://127.0.0.1:5000/#/experiments/" in swept.output
+    assert "workflowType=machine_learning" in swept.output and "Compare the best 5:" in swept.output
+
+    proc, lines = _serve(workdir, "--config", str(config), "--open")
+    try:
+        runs_link = lines[1].strip().removeprefix("Runs table: ")
+        compare_link = lines[2].strip().removeprefix("Compare the best 5: ")
+        assert runs_link.startswith("http://127.0.0.1:") and "workflowType=machine_learning" in runs_link
+        assert compare_link.startswith("http://127.0.0.1:") and "#/compare-runs?runs=" in compare_link
+        # --open handed the runs table to the browser once the UI answered.
+        deadline = time.monotonic() + 30
+        while not (workdir / "opened.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (workdir / "opened.txt").read_text().strip() == runs_link
+
+        [parent] = parent_runs("ui-links")
+        runs_page = _render(runs_link, tmp_path)
+        assert "Model training" in runs_page and parent.info.run_name in runs_page
+        assert "Run Name" in runs_page and "matching runs" in runs_page, runs_page[:2000]
+        compare_page = _render(compare_link, tmp_path)
+        assert "Comparing 5 Runs" in compare_page, compare_page[:2000]
+        assert "Parallel Coordinates Plot" in compare_page
+    finally:
+        _stop(proc)
+
+
+def test_the_ui_starts_without_a_sweep(workdir: Path) -> None:
+    proc, lines = _serve(workdir, lines=1)
+    try:
+        assert lines[0].startswith("MLflow UI on http://127.0.0.1:")
+        served = lines[0].split()[3]
+        with urllib.request.urlopen(f"{served}/ajax-api/2.0/mlflow/experiments/search?max_results=10") as answer:
+            assert answer.status == 200
+    finally:
+        _stop(proc)
