@@ -235,6 +235,11 @@ def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision:
             f"Production is assumed to have the test set's positive rate ({decision.test_positive_rate:.1%}); "
             "set roi.production_positive_rate to correct it."
         )
+    if evidence.metric_key == "val_expected_value":
+        out.append(
+            "The sweep optimised this money directly: objective.metric expected_value, the expected value per "
+            "prediction on validation, each trial at its own best threshold."
+        )
     w = evidence.window
     out.append(
         f"Development spend: {w.start or 'from the start'} to {w.end or 'today'} ({w.chosen_by}), "

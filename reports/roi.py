@@ -18,6 +18,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from tracker import value
+from tracker.value import Confusion, OutcomeValues
+
 __all__ = [
     "Action",
     "Assumptions",
@@ -41,36 +44,6 @@ __all__ = [
 ZERO = Decimal(0)
 ONE = Decimal(1)
 TWELVE = Decimal(12)
-
-
-@dataclass(frozen=True)
-class Confusion:
-    """Outcome counts of binary decisions (whole, or bootstrap-weighted)."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.fn + self.tn
-
-    @property
-    def positive_rate(self) -> Decimal:
-        return Decimal(self.tp + self.fn) / Decimal(self.n) if self.n else ZERO
-
-    @property
-    def tpr(self) -> Decimal:
-        """Share of real positives flagged (recall); 0 when there are none."""
-        positives = self.tp + self.fn
-        return Decimal(self.tp) / Decimal(positives) if positives else ZERO
-
-    @property
-    def fpr(self) -> Decimal:
-        """Share of real negatives flagged; 0 when there are none."""
-        negatives = self.fp + self.tn
-        return Decimal(self.fp) / Decimal(negatives) if negatives else ZERO
 
 
 @dataclass(frozen=True)
@@ -136,6 +109,10 @@ class Assumptions:
         return self.value_tp, self.value_fp, self.value_fn, self.value_tn
 
     @property
+    def values(self) -> OutcomeValues:
+        return OutcomeValues(*self.outcome_values(), self.production_positive_rate)
+
+    @property
     def value_of_a_catch(self) -> Decimal:
         """What flagging one real positive adds over missing it: v_TP − v_FN."""
         tp, _, fn, _ = self.outcome_values()
@@ -168,17 +145,8 @@ def with_value(a: Assumptions, name: str, value: Decimal) -> Assumptions:
 
 
 def expected_value(counts: Confusion, a: Assumptions) -> Decimal:
-    """Expected value of one prediction under the production prior p:
-
-    p·(TPR·v_TP + (1−TPR)·v_FN) + (1−p)·(FPR·v_FP + (1−FPR)·v_TN).
-
-    Without a production rate, p is the test set's own rate, and this is the plain
-    Σ count × value ÷ n.
-    """
-    tp, fp, fn, tn = a.outcome_values()
-    p = a.production_positive_rate if a.production_positive_rate is not None else counts.positive_rate
-    tpr, fpr = counts.tpr, counts.fpr
-    return p * (tpr * tp + (ONE - tpr) * fn) + (ONE - p) * (fpr * fp + (ONE - fpr) * tn)
+    """Expected value of one prediction under ``a``'s production rate (see :mod:`tracker.value`)."""
+    return value.expected_value(counts, a.values)
 
 
 # -- money over time -------------------------------------------------------------------------------

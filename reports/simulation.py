@@ -9,21 +9,15 @@ and values the resampled test decisions exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 
-from reports.roi import (
-    Assumptions,
-    Confusion,
-    Valuation,
-    classification_value,
-    expected_value,
-    regression_value,
-    with_value,
-)
+from reports.roi import Assumptions, Valuation, classification_value, regression_value, with_value
+from tracker import value
+from tracker.value import Scored, closest_to_half, confusion_at
 
 __all__ = [
     "Scored",
@@ -37,61 +31,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Scored:
-    """Binary truths and scores of one split, sorted once for every threshold that follows."""
-
-    y_true: np.ndarray
-    y_score: np.ndarray
-
-    @classmethod
-    def of(cls, y_true: Sequence[int], y_score: Sequence[float]) -> Scored:
-        return cls(np.asarray(y_true, dtype=np.int64), np.asarray(y_score, dtype=np.float64))
-
-    def candidates(self) -> np.ndarray:
-        """0.5 and every distinct score, ascending: each one a threshold (flag when score ≥ it)."""
-        return np.unique(np.concatenate([self.y_score, [0.5]]))
-
-    def flagged_counts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """(positives flagged, negatives flagged) at each candidate, and the totals, under row ``weights``."""
-        order = np.argsort(self.y_score, kind="stable")
-        scores = self.y_score[order]
-        positive = (self.y_true[order] == 1) * weights[order]
-        negative = (self.y_true[order] != 1) * weights[order]
-        below = np.searchsorted(scores, self.candidates(), side="left")
-        cum_pos = np.concatenate([[0], np.cumsum(positive)])
-        cum_neg = np.concatenate([[0], np.cumsum(negative)])
-        total_pos, total_neg = cum_pos[-1], cum_neg[-1]
-        return total_pos - cum_pos[below], total_neg - cum_neg[below], total_pos, total_neg
-
-
-def confusion_at(s: Scored, threshold: float, weights: np.ndarray | None = None) -> Confusion:
-    flagged = s.y_score >= threshold
-    positive = s.y_true == 1
-    w = np.ones(len(s.y_true), dtype=np.int64) if weights is None else weights
-    return Confusion(
-        tp=int(w[flagged & positive].sum()),
-        fp=int(w[flagged & ~positive].sum()),
-        fn=int(w[~flagged & positive].sum()),
-        tn=int(w[~flagged & ~positive].sum()),
-    )
-
-
-def _closest_to_half(candidates: np.ndarray, best: np.ndarray) -> float:
-    # Ties go to the threshold closest to 0.5, the default everyone would otherwise use.
-    chosen = candidates[best]
-    return float(chosen[np.argmin(np.abs(chosen - 0.5))])
-
-
 def best_threshold(val: Scored, a: Assumptions) -> float:
     """The threshold with the highest expected value on the validation rows, exactly, under ``a``'s prior."""
-    ones = np.ones(len(val.y_true), dtype=np.int64)
-    tp, fp, pos, neg = val.flagged_counts(ones)
-    values = [
-        expected_value(Confusion(int(t), int(f), int(pos - t), int(neg - f)), a) for t, f in zip(tp, fp, strict=True)
-    ]
-    top = max(values)
-    return _closest_to_half(val.candidates(), np.array([v == top for v in values]))
+    return value.best_threshold(val, a.values)
 
 
 def _fast_threshold(val: Scored, weights: np.ndarray, a: Assumptions) -> float:
@@ -102,7 +44,7 @@ def _fast_threshold(val: Scored, weights: np.ndarray, a: Assumptions) -> float:
     tpr = tp / pos if pos else np.zeros_like(tp, dtype=float)
     fpr = fp / neg if neg else np.zeros_like(fp, dtype=float)
     ev = p * (tpr * v_tp + (1 - tpr) * v_fn) + (1 - p) * (fpr * v_fp + (1 - fpr) * v_tn)
-    return _closest_to_half(val.candidates(), ev == ev.max())
+    return closest_to_half(val.candidates(), ev == ev.max())
 
 
 @dataclass(frozen=True)

@@ -299,3 +299,50 @@ def test_runs_compares_the_latest_sweep_best_first(workdir: Path, invoke) -> Non
     table = invoke("runs")
     assert "val_f1" in table.output and rows[0]["run_id"] in table.output
     assert all(r.info.status != "RUNNING" for r in all_runs())
+
+
+@pytest.mark.slow
+def test_a_sweep_can_tune_for_money(workdir: Path, invoke) -> None:
+    values = {"true_positive": 90, "false_positive": -10, "false_negative": 0, "true_negative": 0}
+    (workdir / "money.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "experiment": "money",
+                "objective": {"trainer": "logistic_regression", "metric": "expected_value"},
+                "roi": {"value_per_outcome": values, "production_positive_rate": 0.1},
+            }
+        )
+    )
+    assert invoke("sweep", "--config", "money.yaml", "--trials", "4", "--quiet").exit_code == 0
+    c = client()
+    trials = trial_runs("money")
+    assert len(trials) == 4
+    for run in trials:
+        assert {"val_expected_value", "test_expected_value", "val_threshold"} <= set(run.data.metrics)
+    [parent] = parent_runs("money")
+    best = c.get_run(parent.data.tags["tracker.best_run_id"])
+    assert best.data.metrics["val_expected_value"] == max(r.data.metrics["val_expected_value"] for r in trials)
+    # The logged value, by hand from the champion's validation predictions at its logged threshold.
+    val = pd.read_parquet(c.download_artifacts(best.info.run_id, "predictions/val.parquet", str(workdir)))
+    flagged = val["y_score"] >= best.data.metrics["val_threshold"]
+    positive = val["y_true"] == 1
+    tpr = (flagged & positive).sum() / positive.sum()
+    fpr = (flagged & ~positive).sum() / (~positive).sum()
+    by_hand = 0.1 * (tpr * 90) + 0.9 * (fpr * -10)
+    assert best.data.metrics["val_expected_value"] == pytest.approx(by_hand, abs=1e-9)
+    runs = invoke("runs", "--config", "money.yaml", "--format", "csv")
+    assert runs.output.splitlines()[0].startswith("trial,state,val_expected_value,test_expected_value")
+
+    # Regression: minus the cost of the errors.
+    (workdir / "errors.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "experiment": "errors",
+                "objective": {"trainer": "ridge", "dataset": "diabetes", "metric": "expected_value"},
+                "roi": {"value_per_unit_error": 0.5},
+            }
+        )
+    )
+    assert invoke("sweep", "--config", "errors.yaml", "--trials", "2", "--quiet").exit_code == 0
+    for run in trial_runs("errors"):
+        assert run.data.metrics["val_expected_value"] == pytest.approx(-0.5 * run.data.metrics["val_mae"], rel=1e-12)

@@ -13,12 +13,20 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tracker.errors import ConfigError
-from tracker.metrics import OBJECTIVE_METRICS, default_direction
+from tracker.metrics import EXPECTED_VALUE, OBJECTIVE_METRICS, default_direction
 
 __all__ = [
     "CompletionCriteria",
@@ -197,8 +205,21 @@ class Estimate(_Section):
         return self
 
 
+def _as_estimate(value: Any) -> Any:
+    """A mapping is a range, and its own error says what is wrong with it (not the number branch's)."""
+    if not isinstance(value, Mapping):
+        return value
+    try:
+        return Estimate.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+
+
 # An assumption of the value model: a number, or a range around its likely value.
-Assumed = Decimal | Estimate
+Assumed = Annotated[Decimal | Estimate, BeforeValidator(_as_estimate)]
 
 
 def likely(value: Assumed) -> Decimal:
@@ -375,6 +396,17 @@ class Settings(_Section):
                 "postgresql://..., http(s)://host:port or file:///path"
             )
         return value
+
+    @model_validator(mode="after")
+    def _money_needs_values(self) -> Settings:
+        o, r = self.objective, self.roi
+        if o.function is None and o.metric == EXPECTED_VALUE:
+            if r.value_per_outcome is None and r.action is None and r.value_per_unit_error is None:
+                raise ValueError(
+                    "objective.metric expected_value needs the roi section's values: roi.value_per_outcome or "
+                    "roi.action (a classifier), or roi.value_per_unit_error (a regression)"
+                )
+        return self
 
     @property
     def study_name(self) -> str:

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 __all__ = [
     "CLASSIFICATION_METRICS",
+    "EXPECTED_VALUE",
     "OBJECTIVE_METRICS",
     "REGRESSION_METRICS",
     "Task",
@@ -27,12 +28,14 @@ Task = Literal["classification", "regression"]
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
-OBJECTIVE_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
+# Money per prediction, from the roi section's values: either task, as the roi section says.
+EXPECTED_VALUE = "expected_value"
+OBJECTIVE_METRICS = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS, EXPECTED_VALUE)
 _LOWER_IS_BETTER = frozenset({"mse", "rmse", "mae"})
 
 
 def task_of(metric: str) -> Task:
-    """The kind of model a built-in objective metric judges."""
+    """The kind of model a built-in objective metric judges (``expected_value`` is either: see the roi section)."""
     if metric in CLASSIFICATION_METRICS:
         return "classification"
     if metric in REGRESSION_METRICS:

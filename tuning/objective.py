@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,11 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from tracker.config import ObjectiveConfig, ParamSpec
+from tracker.config import ObjectiveConfig, ParamSpec, RoiConfig, likely
 from tracker.errors import ConfigError, TrackerError, first_line
-from tracker.metrics import Task, classification_metrics, prefixed, regression_metrics, task_of
+from tracker.metrics import EXPECTED_VALUE, Task, classification_metrics, prefixed, regression_metrics, task_of
 from tracker.runs import DataInput
+from tracker.value import Scored, best_threshold, confusion_at, expected_value, values_of
 from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
 from tuning.trainers import STAGES, TrainerSpec, get_trainer, with_encoding
@@ -58,8 +60,16 @@ class BuiltinObjective:
 
     report_steps = True
 
-    def __init__(self, config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int) -> None:
-        self.task: Task = task_of(config.metric)
+    def __init__(
+        self, config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int, roi: RoiConfig | None = None
+    ) -> None:
+        # expected_value: money per prediction, from the roi section's values (which also say the task).
+        self.values = values_of(roi) if roi is not None and config.metric == EXPECTED_VALUE else None
+        self.value_per_unit_error = roi.value_per_unit_error if roi is not None else None
+        if config.metric == EXPECTED_VALUE:
+            self.task: Task = "classification" if self.values is not None else "regression"
+        else:
+            self.task = task_of(config.metric)
         self.trainer: TrainerSpec = get_trainer(config.resolved_trainer, self.task)
         self.metric = config.metric
         self.metric_key = f"val_{config.metric}"
@@ -69,14 +79,51 @@ class BuiltinObjective:
         self.dataset = load_dataset(config, task=self.task)
         self.split: Split = split_dataset(self.dataset, seed=seed)
         self.binary = self.task == "classification" and len(np.unique(self.dataset.target)) == 2
+        if self.values is not None and not self.binary:
+            raise ConfigError("objective.metric: expected_value needs a binary target (set objective.positive_label)")
         self._data_inputs: tuple[DataInput, ...] | None = None
 
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
         params = suggest(trial, self.space)
         steps: list[tuple[int, float]] = []
         model = self._train(params, trial, steps)
-        metrics = {**self._evaluate(model, "val"), **self._evaluate(model, "test")}
+        metrics = self._metrics(model)
         return TrialOutcome(metrics[self.metric_key], metrics, tuple(steps))
+
+    def _metrics(self, model: Any) -> dict[str, float]:
+        return {**self._evaluate(model, "val"), **self._evaluate(model, "test"), **self._expected_values(model)}
+
+    def _objective_value(self, model: Any) -> float:
+        """The validation figure the sweep optimises, for an intermediate step."""
+        if self.metric == EXPECTED_VALUE:
+            return self._expected_values(model)[self.metric_key]
+        return self._evaluate(model, "val")[self.metric_key]
+
+    def _expected_values(self, model: Any) -> dict[str, float]:
+        """Money per prediction on validation and test (``objective.metric: expected_value``).
+
+        A classifier is judged at its own best threshold on validation, under the production
+        rate; a regression's value is minus the cost of its errors.
+        """
+        if self.metric != EXPECTED_VALUE:
+            return {}
+        split = self.split
+        if self.values is None:
+            unit = likely(self.value_per_unit_error) if self.value_per_unit_error is not None else Decimal(0)
+            return {
+                f"{part}_{EXPECTED_VALUE}": float(-unit * Decimal(repr(float(np.mean(np.abs(y - model.predict(x)))))))
+                for part, x, y in (("val", split.x_val, split.y_val), ("test", split.x_test, split.y_test))
+            }
+        val_scores, test_scores = self._predict(model, split.x_val)[1], self._predict(model, split.x_test)[1]
+        if val_scores is None or test_scores is None:
+            raise ConfigError(f"objective.metric: expected_value needs scores; {self.trainer.name} gives none")
+        val, test = Scored.of(split.y_val, val_scores), Scored.of(split.y_test, test_scores)
+        threshold = best_threshold(val, self.values)
+        return {
+            f"val_{EXPECTED_VALUE}": float(expected_value(confusion_at(val, threshold), self.values)),
+            f"test_{EXPECTED_VALUE}": float(expected_value(confusion_at(test, threshold), self.values)),
+            "val_threshold": threshold,
+        }
 
     def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None, steps: list[tuple[int, float]]) -> Any:
         try:
@@ -95,7 +142,7 @@ class BuiltinObjective:
             estimator.set_params(**{budget_param: max(1, round(budget * fraction))})
             model.fit(split.x_train, split.y_train)
             if trial is not None and fraction < 1.0:
-                value = self._evaluate(model, "val")[self.metric_key]
+                value = self._objective_value(model)
                 steps.append((step, value))
                 if not self.report_steps:
                     continue
@@ -167,8 +214,7 @@ class BuiltinObjective:
             if self.binary and y_score is not None:
                 frame["y_score"] = y_score
             predictions[part] = frame
-        metrics = {**self._evaluate(model, "val"), **self._evaluate(model, "test")}
-        return Refit(model, self.split.x_train.head(5), predictions, metrics)
+        return Refit(model, self.split.x_train.head(5), predictions, self._metrics(model))
 
 
 def _check_space(trainer: TrainerSpec, task: Task, space: Mapping[str, ParamSpec], seed: int) -> None:
@@ -286,8 +332,8 @@ def without_working_directory() -> Iterator[None]:
 
 
 def build_objective(
-    config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int
+    config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int, roi: RoiConfig | None = None
 ) -> BuiltinObjective | FunctionObjective:
     if config.function is not None:
         return FunctionObjective(config)
-    return BuiltinObjective(config, space, seed=seed)
+    return BuiltinObjective(config, space, seed=seed, roi=roi)

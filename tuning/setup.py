@@ -68,7 +68,7 @@ def open_sweep(
     source_file: str | None = None,
 ) -> SweepSetup:
     """Build the objective, open the study and the parent run; see the module's docstring."""
-    objective = build_objective(settings.objective, settings.search_space, seed=settings.seed)
+    objective = build_objective(settings.objective, settings.search_space, seed=settings.seed, roi=settings.roi)
     direction = settings.objective.resolved_direction
     multi = settings.objective.minimize_cost
     # Optuna keeps intermediate values for single-objective studies only.
