@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from measure import in_child  # noqa: E402
+
 SERVICES = [
     "AmazonSageMaker",
     "AmazonEC2",
@@ -171,22 +172,7 @@ def run_pandas(path: str) -> dict[str, str]:
 
 
 def _child(call: str) -> tuple[float, int]:
-    """Run ``call`` in a fresh interpreter: its wall seconds (imports included) and peak RSS in bytes.
-
-    This process stays small (standard library only), because Linux carries a parent's peak
-    memory into a child's ru_maxrss across fork and exec.
-    """
-    code = (
-        f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'benchmarks')!r});"
-        f"import bench_billing as b; {call}"
-    )
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{call} failed with exit code {os.waitstatus_to_exitcode(status)}")
-    return elapsed, usage.ru_maxrss * 1024
+    return in_child("bench_billing", call)
 
 
 def _measure(side: str, path: Path, out: Path) -> tuple[float, int]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["progress_chart", "tornado_chart"]
+__all__ = ["cumulative_chart", "progress_chart", "psi_chart", "tornado_chart"]
 
 _INK = "#1f2a44"
 _ACCENT = "#2f7d6d"
@@ -94,4 +94,35 @@ def tornado_chart(
     ax.axvline(mid, color=_INK, linewidth=0.8)
     ax.set_yticks(range(len(usable)), [name for name, _, _ in reversed(usable)])
     ax.set_xlabel(xlabel)
+    return _svg(fig)
+
+
+def cumulative_chart(
+    months: Sequence[str], planned: Sequence[Decimal], realized: Sequence[Decimal | None], *, ylabel: str
+) -> str:
+    """Cumulative planned and realized net benefit by month; realized stops where labels stop."""
+    fig, ax = _figure(6.4, 2.4)
+    x = list(range(len(months)))
+    ax.plot(x, [float(v) for v in planned], color=_MUTED, linewidth=1.6, linestyle="--", label="plan")
+    known = [(i, float(v)) for i, v in zip(x, realized, strict=True) if v is not None]
+    if known:
+        xs, ys = [i for i, _ in known], [v for _, v in known]
+        ax.plot(xs, ys, color=_ACCENT, linewidth=1.8, marker="o", label="realized")
+    ax.axhline(0, color=_INK, linewidth=0.6)
+    ax.set_xticks(x, months, rotation=0)
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, loc="upper left")
+    return _svg(fig)
+
+
+def psi_chart(months: Sequence[str], values: Sequence[float]) -> str:
+    """PSI of the production scores by month, with the usual 0.1 and 0.25 lines."""
+    fig, ax = _figure(6.4, 2.0)
+    x = list(range(len(months)))
+    colours = [_WARN if v > 0.25 else (_MUTED if v >= 0.1 else _ACCENT) for v in values]
+    ax.bar(x, list(values), color=colours, width=0.6)
+    for level in (0.1, 0.25):
+        ax.axhline(level, color=_INK, linewidth=0.6, linestyle=":")
+    ax.set_xticks(x, months)
+    ax.set_ylabel("PSI")
     return _svg(fig)

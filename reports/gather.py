@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from cost.table import SpendTable
     from tracker.config import Settings
 
-__all__ = ["Evidence", "RunningCost", "SpendWindow", "gather"]
+__all__ = ["Evidence", "RunningCost", "SpendWindow", "gather", "resolve_runs"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def gather(
     refresh: bool,
     check_tags: bool,
 ) -> Evidence:
-    parent, best, experiment_id = _resolve_runs(store, settings, run_id)
+    parent, best, experiment_id = resolve_runs(store, settings, run_id)
     trials = tuple(store.trial_runs(experiment_id, parent.run_id)) if parent is not None else ()
     metric_key = (parent.metric_key if parent is not None else None) or _guess_metric(best.metrics)
     if metric_key not in best.metrics:
@@ -195,7 +195,7 @@ def _whole_months(start: date, end: date) -> list[str]:
 # -- the runs ------------------------------------------------------------------------------------
 
 
-def _resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tuple[SweepRun | None, TrialRun, str]:
+def resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tuple[SweepRun | None, TrialRun, str]:
     """(the sweep's parent run, the run reported, the experiment), from ``--run`` or the latest sweep."""
     if run_id is not None:
         run = store.run(run_id)

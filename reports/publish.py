@@ -13,7 +13,7 @@ from reports.render import render_html, render_pdf, write_set_atomic
 from tracker.money import cents
 from tracker.runs import RunStore
 
-__all__ = ["HEADLINE_METRICS", "Published", "headline_metrics", "publish_report"]
+__all__ = ["HEADLINE_METRICS", "Published", "headline_metrics", "publish_report", "write_files"]
 
 # The headline figures logged as metrics on the parent run, so the MLflow UI compares sweeps by them.
 MONEY = frozenset({"npv", "net_benefit", "monthly_benefit", "development_cost"})
@@ -48,18 +48,33 @@ def publish_report(
     on_refused: Callable[[str], None] | None = None,
 ) -> Published:
     """Write ``json_path``, ``html`` and ``pdf`` (each atomically) and log them on the sweep's parent run."""
-    page = render_html(report, paper=paper)
-    document = render_pdf(page, report, on_refused=on_refused)
-    files = [(json_path, json.dumps(report.data, indent=2).encode()), (html, page.encode()), (pdf, document)]
-    # As a set: a full disk never leaves a new HTML beside an old PDF.
-    write_set_atomic(files)
-    written = [str(path) for path, _ in files]
+    written = write_files(report, pdf=pdf, html=html, json_path=json_path, paper=paper, on_refused=on_refused)
     if report.parent_run_id is None:
         return Published(tuple(written), None)
     figures = {key: float(value) for key, value in headline_metrics(report).items()}
     store.log_report(report.parent_run_id, written, figures)
     versions = store.value_the_model(report.data["provenance"]["best_run_id"], written, version_tags(report))
     return Published(tuple(written), report.parent_run_id, tuple(versions))
+
+
+def write_files(
+    report: Report,
+    *,
+    pdf: Path,
+    html: Path,
+    json_path: Path,
+    paper: str = "a4",
+    on_refused: Callable[[str], None] | None = None,
+    template_name: str = "report.html.j2",
+    attachment: str = "roi.json",
+) -> list[str]:
+    """The JSON, the HTML and the PDF (the JSON attached), written as a set; their paths."""
+    page = render_html(report, paper=paper, template_name=template_name)
+    document = render_pdf(page, report, on_refused=on_refused, attachment=attachment)
+    files = [(json_path, json.dumps(report.data, indent=2).encode()), (html, page.encode()), (pdf, document)]
+    # As a set: a full disk never leaves a new HTML beside an old PDF.
+    write_set_atomic(files)
+    return [str(path) for path, _ in files]
 
 
 def version_tags(report: Report) -> dict[str, str]:

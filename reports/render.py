@@ -95,13 +95,13 @@ def _environment() -> Any:
     return env
 
 
-def render_html(report: Report, *, paper: str = "a4") -> str:
+def render_html(report: Report, *, paper: str = "a4", template_name: str = "report.html.j2") -> str:
     import yaml
     from markupsafe import Markup
 
     env = _environment()
     css = env.loader.get_source(env, "report.css")[0]
-    template = env.get_template("report.html.j2")
+    template = env.get_template(template_name)
     return template.render(
         r=report.data,
         h=report.data["headline"],
@@ -133,15 +133,17 @@ class _OnlyErrors(logging.Filter):
         return record.levelno >= logging.ERROR
 
 
-def render_pdf(html: str, report: Report, *, on_refused: Callable[[str], None] | None = None) -> bytes:
-    """The PDF of ``html``, with the report's figures attached as ``roi.json``."""
+def render_pdf(
+    html: str, report: Report, *, on_refused: Callable[[str], None] | None = None, attachment: str = "roi.json"
+) -> bytes:
+    """The PDF of ``html``, with the report's figures attached (as ``roi.json`` unless named)."""
     from weasyprint import HTML, Attachment
 
     refused: list[str] = []
     fetcher = _fetcher(refused)
     figures = json.dumps(report.data, indent=2).encode()
-    attachment = Attachment(
-        string=figures, name="roi.json", description="Every figure in this report", url_fetcher=fetcher
+    attached = Attachment(
+        string=figures, name=attachment, description="Every figure in this report", url_fetcher=fetcher
     )
     # WeasyPrint logs each refused URL as a warning; they are reported once, below. The
     # filter is taken off again: the application's logging is the application's.
@@ -149,7 +151,7 @@ def render_pdf(html: str, report: Report, *, on_refused: Callable[[str], None] |
     logger = logging.getLogger("weasyprint")
     logger.addFilter(quiet)
     try:
-        pdf = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).write_pdf(attachments=[attachment])
+        pdf = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).write_pdf(attachments=[attached])
     finally:
         logger.removeFilter(quiet)
     if on_refused is not None:

@@ -76,6 +76,7 @@ _MAX_TAG = 5000
 CHAMPION_ALIAS = "champion"
 _PREDICTIONS = "predictions"
 _REPORTS = "reports"
+_REALIZED = "realized"
 
 
 @dataclass(frozen=True)
@@ -468,7 +469,9 @@ class RunStore:
         now = _ms(time.time())
         self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in _finite(metrics).items()])
 
-    def value_the_model(self, run_id: str, files: Sequence[str], tags: Mapping[str, str]) -> list[str]:
+    def value_the_model(
+        self, run_id: str, files: Sequence[str], tags: Mapping[str, str], *, folder: str = _REPORTS
+    ) -> list[str]:
         """Tag every registered version of ``run_id``'s model with its value, and attach the report to the run.
 
         The Model Registry then shows what a version is worth beside it, and the version's
@@ -481,8 +484,31 @@ class RunStore:
             tagged.append(f"{version.name}/{version.version}")
         if tagged:
             for path in files:
-                self.client.log_artifact(run_id, path, artifact_path=_REPORTS)
+                self.client.log_artifact(run_id, path, artifact_path=folder)
         return tagged
+
+    def log_monthly(self, run_id: str, series: Mapping[str, Sequence[tuple[int, float]]], files: Sequence[str]) -> None:
+        """Monthly figures as metric steps (step = month index), and the files under ``realized/``."""
+        now = _ms(time.time())
+        metrics = [Metric(key, value, now, step) for key, points in series.items() for step, value in points]
+        for start in range(0, len(metrics), 1000):  # MLflow takes at most 1,000 metrics a batch
+            self.client.log_batch(run_id, metrics=[m for m in metrics[start : start + 1000] if math.isfinite(m.value)])
+        for path in files:
+            self.client.log_artifact(run_id, path, artifact_path=_REALIZED)
+
+    def load_report_figures(self, run_id: str) -> dict[str, Any] | None:
+        """The ``roi.json`` a report logged on the sweep's run, or None when none was."""
+        import json
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = self.client.download_artifacts(run_id, f"{_REPORTS}/roi.json", folder)
+            except (MlflowException, OSError):
+                return None
+            with open(path, encoding="utf-8") as stream:
+                figures: dict[str, Any] = json.load(stream)
+                return figures
 
     # -- reading ---------------------------------------------------------------------------
 

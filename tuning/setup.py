@@ -91,25 +91,7 @@ def open_sweep(
         if not settings.storage.startswith("sqlite"):
             seed += os.getpid()
         study.sampler = make_sampler(settings.strategy, seed=seed, grid=grid)
-        parent = record.find_sweep_run(experiment_id, settings.study_name)
-        if parent is not None:
-            # A resumed sweep is running again, whatever its last run ended as.
-            record.resume_sweep_run(parent)
-        else:
-            parent = record.create_sweep_run(
-                experiment_id,
-                settings.study_name,
-                params=_sweep_params(settings, direction, hourly_usd),
-                tags=settings.tags,
-                metric_key=objective.metric_key,
-                direction=direction,
-                task=getattr(objective, "task", None) or "custom",
-                note=f"Optuna study {settings.study_name!r}, {settings.strategy} strategy",
-                source_file=source_file,
-            )
-            if isinstance(objective, BuiltinObjective):
-                # Once per sweep, on its parent run: per trial it cost the writer ~3 ms a trial.
-                record.log_datasets(parent, objective.data_inputs())
+        parent = _parent_run(settings, record, experiment_id, objective, direction, hourly_usd, source_file)
     return SweepSetup(
         settings=settings,
         hourly_usd=hourly_usd,
@@ -127,6 +109,38 @@ def open_sweep(
         record=record,
         recorder=recorder,
     )
+
+
+def _parent_run(
+    settings: Settings,
+    record: RunRecord,
+    experiment_id: str,
+    objective: BuiltinObjective | FunctionObjective,
+    direction: str,
+    hourly_usd: Decimal,
+    source_file: str | None,
+) -> str:
+    """The study's parent run: found again and running again, or created with its data's lineage."""
+    parent = record.find_sweep_run(experiment_id, settings.study_name)
+    if parent is not None:
+        # A resumed sweep is running again, whatever its last run ended as.
+        record.resume_sweep_run(parent)
+        return parent
+    parent = record.create_sweep_run(
+        experiment_id,
+        settings.study_name,
+        params=_sweep_params(settings, direction, hourly_usd),
+        tags=settings.tags,
+        metric_key=objective.metric_key,
+        direction=direction,
+        task=getattr(objective, "task", None) or "custom",
+        note=f"Optuna study {settings.study_name!r}, {settings.strategy} strategy",
+        source_file=source_file,
+    )
+    if isinstance(objective, BuiltinObjective):
+        # Once per sweep, on its parent run: per trial it cost the writer ~3 ms a trial.
+        record.log_datasets(parent, objective.data_inputs())
+    return parent
 
 
 def _policy(

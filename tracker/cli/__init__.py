@@ -8,10 +8,10 @@ the commands so that ``--help`` answers at once.
 
 from __future__ import annotations
 
-from tracker.cli import cost, grpc_proxy, report, runs, sweep, ui
+from tracker.cli import cost, grpc_proxy, realized, report, runs, sweep, ui
 from tracker.cli._group import cli, main
 
 __all__ = ["cli", "main"]
 
 # Imported for their commands, which they register on ``cli``.
-_COMMANDS = (cost, grpc_proxy, report, runs, sweep, ui)
+_COMMANDS = (cost, grpc_proxy, realized, report, runs, sweep, ui)

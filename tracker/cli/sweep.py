@@ -78,12 +78,9 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     progress = _Progress(quiet=quiet, target=settings.limits.max_trials)
     try:
         with progress:
+            source = str(config_file) if config_file is not None else None
             summary = run_sweep(
-                settings,
-                hourly_usd=hourly,
-                on_event=progress.update,
-                recorder=recorder,
-                source_file=str(config_file) if config_file is not None else None,
+                settings, hourly_usd=hourly, on_event=progress.update, recorder=recorder, source_file=source
             )
     except SweepInterrupted as exc:
         _print_summary(exc.summary, settings, hourly)

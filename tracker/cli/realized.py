@@ -1,0 +1,88 @@
+"""``tracker realized``: after deployment, the realized value against the ROI report's plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracker.cli._group import cli
+from tracker.cli._options import common, load, spend_options, spend_overrides
+
+
+@cli.command()
+@common
+@click.option(
+    "--outcomes",
+    "outcomes_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The production log: a CSV or Parquet file, or a folder of them (timestamp, y_score or y_pred, y_true).",
+)
+@click.option("--experiment", help="Experiment whose latest sweep made the model (default: from the config).")
+@click.option("--run", "run_id", help="The sweep's parent run, or the model's trial run, instead of the latest.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("realized.pdf"), show_default=True,
+    help="The PDF.",
+)  # fmt: skip
+@click.option(
+    "--html", type=click.Path(path_type=Path, dir_okay=False), default=Path("realized.html"), show_default=True,
+    help="The HTML twin.",
+)  # fmt: skip
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("realized.json"),
+    show_default=True, help="Every figure, money as decimal strings.",
+)  # fmt: skip
+@spend_options
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--tracking-uri", help="MLflow tracking URI.")
+def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, paper: str, **flags: Any) -> None:
+    """Compare what the deployed model earned, month by month, with the ROI report's plan.
+
+    --start and --end choose the production months (UTC); the running cost for
+    roi.running_cost_from's tags comes from --source, as for tracker report. The plan is
+    the ROI report logged on the sweep's parent run (or computed from the config). The
+    monthly figures are logged as metric steps on that run (monthly_realized_net, ...),
+    and the model's registered version gets realized_roi_to_date and drift_status.
+    """
+    from reports.realized_build import build_realized, publish_realized
+    from tracker.runs import RunStore
+
+    # The window is the production log's; the plan's own spend window stays as configured.
+    overrides = {k: v for k, v in spend_overrides(flags).items() if k not in ("cost.start", "cost.end")}
+    settings = load(
+        config_file, {**overrides, "experiment": flags["experiment"], "tracking_uri": flags["tracking_uri"]}
+    )
+    store = RunStore.open(settings.tracking_uri)
+    built = build_realized(
+        settings,
+        outcomes_path,
+        store=store,
+        run_id=run_id,
+        start=flags["start"].date() if flags["start"] else None,
+        end=flags["end"].date() if flags["end"] else None,
+        refresh=flags["refresh"],
+        check_tags=not flags["skip_tag_check"],
+    )
+    files = publish_realized(
+        built,
+        pdf=flags["out"],
+        html=flags["html"],
+        json_path=flags["json_path"],
+        store=store,
+        paper=paper,
+        on_refused=lambda url: click.echo(f"note: not loaded: {url}", err=True),
+    )
+    h = built.data["headline"]
+    cur = h["currency"]
+    click.echo(f"{h['recommendation'].capitalize()}: {' '.join(h['reasons'])}")
+    click.echo(
+        f"  realized net to date: {h['realized_net']} {cur} against {h['planned_net']} {cur} planned ({h['status']})"
+    )
+    roi = f"{h['roi_percent']}%" if h["roi_percent"] is not None else "undefined (no development cost found)"
+    click.echo(
+        f"  realized ROI to date: {roi}; NPV to date {h['npv']} {cur}; payback {h['payback_month'] or 'not yet'}"
+    )
+    click.echo(f"  drift: {h['drift_status']} (PSI {h['latest_psi']} in {h['latest_month']})")
+    click.echo(f"Wrote {', '.join(files)}")
