@@ -29,7 +29,7 @@ HEADLINE = (
 
 def _config(folder: Path, **changes: object) -> Path:
     data = yaml.safe_load((ROOT / "examples" / "classification.yaml").read_text())
-    data["limits"]["max_trials"] = 6
+    data["limits"]["max_trials"] = 4
     data["completion"] = {}
     data["roi"]["bootstrap_replicates"] = 200
     data["cost"] = {"source": "estimate"}
@@ -184,59 +184,47 @@ def test_a_registered_model_as_the_baseline(workdir: Path, invoke, swept: Path) 
     assert figures["confusion_matrix"]["baseline"]["tp"] > 0  # the incumbent flags cases too
 
 
+FAULTS = [
+    ({"roi": {"currency": "USD"}}, [], 2, "roi.value_per_outcome: required for a classifier"),
+    (
+        {
+            "roi": {
+                "currency": "EUR",
+                "value_per_outcome": {"true_positive": 1, "false_positive": 0, "false_negative": 0, "true_negative": 0},
+            }
+        },
+        [],
+        2,
+        "roi.currency is EUR but the spend is in USD",
+    ),
+    ({}, ["--run", "0123456789abcdef"], 2, "no run '0123456789abcdef'"),
+    (
+        {
+            "roi": {
+                "baseline": {"model": "nobody@champion"},
+                "value_per_outcome": {"true_positive": 1, "false_positive": 0, "false_negative": 0, "true_negative": 0},
+            }
+        },
+        [],
+        2,
+        "roi.baseline: no registered model 'nobody@champion'",
+    ),
+    ({}, ["--experiment", "never-swept"], 2, "no experiment 'never-swept'"),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("change", "args", "code", "text"),
-    [
-        ({"roi": {"currency": "USD"}}, [], 2, "roi.value_per_outcome: required for a classifier"),
-        (
-            {
-                "roi": {
-                    "currency": "EUR",
-                    "value_per_outcome": {
-                        "true_positive": 1,
-                        "false_positive": 0,
-                        "false_negative": 0,
-                        "true_negative": 0,
-                    },
-                }
-            },
-            [],
-            2,
-            "roi.currency is EUR but the spend is in USD",
-        ),
-        ({}, ["--run", "0123456789abcdef"], 2, "no run '0123456789abcdef'"),
-        (
-            {
-                "roi": {
-                    "baseline": {"model": "nobody@champion"},
-                    "value_per_outcome": {
-                        "true_positive": 1,
-                        "false_positive": 0,
-                        "false_negative": 0,
-                        "true_negative": 0,
-                    },
-                }
-            },
-            [],
-            2,
-            "roi.baseline: no registered model 'nobody@champion'",
-        ),
-        ({}, ["--experiment", "never-swept"], 2, "no experiment 'never-swept'"),
-    ],
-)
-def test_faults_are_one_line(
-    workdir: Path, invoke, swept: Path, change: dict, args: list[str], code: int, text: str
-) -> None:
+def test_faults_are_one_line(workdir: Path, invoke, swept: Path) -> None:
+    # One sweep for every fault: each changes the config, and the previous good report stays.
     (workdir / "report.pdf").write_bytes(b"the previous good report")
-    data = yaml.safe_load(swept.read_text())
-    data.update(change)
-    swept.write_text(yaml.safe_dump(data))
-    result = invoke("report", "--config", swept, *args)
-    assert result.exit_code == code, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and text in lines[0], result.output
-    assert (workdir / "report.pdf").read_bytes() == b"the previous good report"  # nothing lost
+    original = yaml.safe_load(swept.read_text())
+    for change, args, code, text in FAULTS:
+        swept.write_text(yaml.safe_dump({**original, **change}))
+        result = invoke("report", "--config", swept, *args)
+        assert result.exit_code == code, (text, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and text in lines[0], result.output
+        assert (workdir / "report.pdf").read_bytes() == b"the previous good report"  # nothing lost
 
 
 def test_no_finished_runs(workdir: Path, invoke) -> None:

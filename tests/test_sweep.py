@@ -309,7 +309,7 @@ def test_a_sweep_can_tune_for_money(workdir: Path, invoke) -> None:
             {
                 "experiment": "money",
                 "objective": {"trainer": "logistic_regression", "metric": "expected_value"},
-                "roi": {"value_per_outcome": values, "production_positive_rate": 0.1},
+                "roi": {"value_per_outcome": values, "production_positive_rate": 0.1, "bootstrap_replicates": 50},
             }
         )
     )
@@ -332,6 +332,10 @@ def test_a_sweep_can_tune_for_money(workdir: Path, invoke) -> None:
     assert best.data.metrics["val_expected_value"] == pytest.approx(by_hand, abs=1e-9)
     runs = invoke("runs", "--config", "money.yaml", "--format", "csv")
     assert runs.output.splitlines()[0].startswith("trial,state,val_expected_value,test_expected_value")
+    # The report says the sweep optimised money itself.
+    assert invoke("report", "--config", "money.yaml").exit_code == 0
+    notes = json.loads((workdir / "roi.json").read_text())["headline"]["notes"]
+    assert any("optimised this money directly" in note for note in notes)
 
     # Regression: minus the cost of the errors.
     (workdir / "errors.yaml").write_text(
