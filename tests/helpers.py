@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -108,3 +110,38 @@ def start_tracker(workdir: Path, *args: str, merge_output: bool = False, **env: 
         env={**os.environ, **env},
         start_new_session=True,
     )
+
+
+def swept_template(folder: Path, empty_store: Path, commands: list[list[str]]) -> Path:
+    """Run ``tracker`` ``commands`` once in ``folder`` (a module's template store) and return it.
+
+    Tests that only read a swept store copy its databases with :func:`copy_store` instead of
+    sweeping again. The runs' artifacts stay in the template folder (MLflow keeps their
+    absolute paths), which tests on one xdist worker share one after another.
+    """
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    shutil.copy(empty_store, folder / "mlflow.db")
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        for command in commands:
+            result = CliRunner().invoke(cli, command, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+    finally:
+        os.chdir(here)
+    for name in ("mlflow.db", "optuna.db"):
+        if (folder / name).exists():
+            # The writer keeps SQLite's write-ahead log: fold it into the file that is copied.
+            with sqlite3.connect(folder / name) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return folder
+
+
+def copy_store(template: Path, workdir: Path, *also: str) -> None:
+    """The template's MLflow and Optuna databases (and ``also`` files) into ``workdir``."""
+    for name in ("mlflow.db", "optuna.db", *also):
+        if (template / name).exists():
+            shutil.copy(template / name, workdir / name)

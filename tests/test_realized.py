@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from reports.outcomes import MonthOutcomes
 from reports.realized import Plan, psi, realize, wilson
-from tests.helpers import client, parent_runs
+from tests.helpers import client, copy_store, parent_runs, swept_template
 from tracker.value import Confusion, OutcomeValues
 
 D = Decimal
@@ -130,17 +130,24 @@ def test_outcomes_exactly_as_planned_realize_the_plan(tp: int, fp: int, fn: int,
 # -- the command, on the worked example's production log ----------------------------------------------
 
 
-@pytest.fixture
-def reported(workdir: Path, invoke) -> Path:
-    shutil.copytree(ROOT / "examples", workdir / "examples")
+@pytest.fixture(scope="module")
+def _reported_store(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
+    """The worked example swept (two trials) and reported, once per module."""
+    folder = tmp_path_factory.mktemp("realized-template")
+    shutil.copytree(ROOT / "examples", folder / "examples")
     data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
     data["limits"]["max_trials"] = 2
     data["roi"]["bootstrap_replicates"] = 50
-    config = workdir / "marketing.yaml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
-    assert invoke("sweep", "--config", config, "--quiet").exit_code == 0
-    assert invoke("report", "--config", config).exit_code == 0
-    return config
+    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    commands = [["sweep", "--config", "marketing.yaml", "--quiet"], ["report", "--config", "marketing.yaml"]]
+    return swept_template(folder, _empty_mlflow_db, commands)
+
+
+@pytest.fixture
+def reported(workdir: Path, _reported_store: Path) -> Path:
+    copy_store(_reported_store, workdir, "marketing.yaml", "roi.json")
+    (workdir / "examples").symlink_to(_reported_store / "examples")
+    return workdir / "marketing.yaml"
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from tests.helpers import client, parent_runs
+from tests.helpers import client, copy_store, parent_runs, swept_template
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINE = (
@@ -44,11 +44,18 @@ def _pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
+@pytest.fixture(scope="module")
+def _swept_store(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
+    folder = tmp_path_factory.mktemp("report-template")
+    config = _config(folder)
+    return swept_template(folder, _empty_mlflow_db, [["sweep", "--config", str(config), "--quiet"]])
+
+
 @pytest.fixture
-def swept(workdir: Path, invoke) -> Path:
-    config = _config(workdir)
-    assert invoke("sweep", "--config", config, "--quiet").exit_code == 0
-    return config
+def swept(workdir: Path, _swept_store: Path) -> Path:
+    """A swept store of the report's config: swept once per module, copied for each test."""
+    copy_store(_swept_store, workdir)
+    return _config(workdir)
 
 
 @pytest.mark.slow
@@ -142,7 +149,8 @@ def test_the_pdf_renderer_fetches_nothing_from_outside(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_letter_paper(workdir: Path, invoke, swept: Path) -> None:
-    assert invoke("report", "--config", swept, "--paper", "letter", "--out", "letter.pdf").exit_code == 0
+    letter = invoke("report", "--config", swept, "--paper", "letter", "--out", "letter.pdf")
+    assert letter.exit_code == 0, letter.output
     box = PdfReader(workdir / "letter.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
     a4 = invoke("report", "--config", swept, "--out", "a4.pdf")
