@@ -126,12 +126,16 @@ def swept_template(folder: Path, empty_store: Path, commands: list[list[str]]) -
     shutil.copy(empty_store, folder / "mlflow.db")
     here = Path.cwd()
     os.chdir(folder)
+    # Outside any test's own environment: a tracking URI a test's code left set must not steer it.
+    leftover = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         for command in commands:
             result = CliRunner().invoke(cli, command, catch_exceptions=False)
             assert result.exit_code == 0, result.output
     finally:
         os.chdir(here)
+        if leftover is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = leftover
     for name in ("mlflow.db", "optuna.db"):
         if (folder / name).exists():
             # The writer keeps SQLite's write-ahead log: fold it into the file that is copied.
@@ -141,7 +145,11 @@ def swept_template(folder: Path, empty_store: Path, commands: list[list[str]]) -
 
 
 def copy_store(template: Path, workdir: Path, *also: str) -> None:
-    """The template's MLflow and Optuna databases (and ``also`` files) into ``workdir``."""
-    for name in ("mlflow.db", "optuna.db", *also):
+    """The template's MLflow and Optuna databases (and ``also`` files) into ``workdir``.
+
+    With each database goes its write-ahead log, if one is left: a checkpoint cannot fold it
+    in while this process still holds MLflow's pooled connections to the template.
+    """
+    for name in ("mlflow.db", "mlflow.db-wal", "optuna.db", "optuna.db-wal", *also):
         if (template / name).exists():
             shutil.copy(template / name, workdir / name)

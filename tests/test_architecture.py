@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import subprocess
 import sys
 import warnings
@@ -97,6 +98,7 @@ def test_a_function_objective_named_like_our_packages_is_refused(workdir: Path, 
 
 
 def test_the_library_leaves_logging_and_warning_filters_as_it_found_them(workdir: Path) -> None:
+    # ...and MLflow's tracking URI: mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI.
     import matplotlib.pyplot  # noqa: F401 - third-party imports set filters of their own; ours may not
     import mlflow.sklearn  # noqa: F401
     import optuna
@@ -114,6 +116,7 @@ def test_the_library_leaves_logging_and_warning_filters_as_it_found_them(workdir
     filters_before = list(warnings.filters)
     levels_before = {name: logging.getLogger(name).level for name in ("optuna", "weasyprint", "fontTools")}
     verbosity = optuna.logging.get_verbosity()
+    assert "MLFLOW_TRACKING_URI" not in os.environ
     summary = run_sweep(settings, hourly_usd=Decimal("0.23"))
     assert summary.best is not None
     store = RunStore.open(settings.tracking_uri)
@@ -126,6 +129,7 @@ def test_the_library_leaves_logging_and_warning_filters_as_it_found_them(workdir
     assert list(warnings.filters) == filters_before
     assert {name: logging.getLogger(name).level for name in levels_before} == levels_before
     assert optuna.logging.get_verbosity() == verbosity
+    assert "MLFLOW_TRACKING_URI" not in os.environ
 
 
 def _values():  # type: ignore[no-untyped-def]

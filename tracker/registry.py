@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +33,14 @@ def register_champion(
     from mlflow.models import infer_signature
 
     signature = infer_signature(input_example, model.predict(input_example))
-    mlflow.set_tracking_uri(store.tracking_uri)
     # Resuming the run attaches the logged model to it; the context ends it FINISHED again.
     # MLflow prints its own "Successfully registered" lines; the sweep's summary says it once.
     try:
-        with mlflow.start_run(run_id=run_id), contextlib.redirect_stderr(io.StringIO()):
+        with (
+            _using_tracking_uri(store.tracking_uri),
+            mlflow.start_run(run_id=run_id),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
@@ -73,9 +77,8 @@ def evaluate_champion(
     import mlflow
 
     data = features.assign(y_true=y_true)
-    mlflow.set_tracking_uri(store.tracking_uri)
     try:
-        with mlflow.start_run(run_id=run_id), _only_errors_from("mlflow"):
+        with _using_tracking_uri(store.tracking_uri), mlflow.start_run(run_id=run_id), _only_errors_from("mlflow"):
             result = mlflow.models.evaluate(
                 model_uri,
                 data,
@@ -88,6 +91,31 @@ def evaluate_champion(
         message = getattr(exc, "message", None) or str(exc)
         raise TrackerError(f"MLflow's evaluation of the champion failed: {message[:200]}") from exc
     return tuple(sorted(result.artifacts))
+
+
+@contextlib.contextmanager
+def _using_tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's fluent API pointed at ``uri`` while inside, and put back as it was afterwards.
+
+    ``mlflow.set_tracking_uri`` also sets the MLFLOW_TRACKING_URI environment variable; a
+    library must not leave that changed in its caller's process (or in every later
+    subprocess of it).
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    before_env = os.environ.get("MLFLOW_TRACKING_URI")
+    before = getattr(utils, "_tracking_uri", None)  # what the caller set explicitly, if anything
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        # None unsets both the setting and the variable (MLflow handles it; its annotation does not say so).
+        mlflow.set_tracking_uri(before)  # type: ignore[arg-type]
+        if before_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before_env
 
 
 @contextlib.contextmanager
