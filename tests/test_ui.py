@@ -115,6 +115,20 @@ def test_the_printed_links_land_on_the_runs_table_and_the_compare_page(workdir: 
         assert "Parallel Coordinates Plot" in compare_page
     finally:
         _stop(proc)
+    # Stopping `tracker ui --open` stops the server it started in a session of its own.
+    served = runs_link.split("/#/")[0]
+    deadline = time.monotonic() + 30
+    while _answers(served):
+        assert time.monotonic() < deadline, "the MLflow UI outlived tracker ui --open"
+        time.sleep(0.5)
+
+
+def _answers(served: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{served}/health", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def test_the_ui_starts_without_a_sweep(workdir: Path) -> None:

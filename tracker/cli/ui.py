@@ -84,6 +84,10 @@ def _open(url: str) -> None:
         click.echo(f"note: no browser could be opened; open {url}", err=True)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve_and_open(command: list[str], served: str, url: str) -> None:
     """Run the UI in its own process group, open ``url`` once it answers, stop the group on Ctrl-C."""
     import os
@@ -93,6 +97,9 @@ def _serve_and_open(command: list[str], served: str, url: str) -> None:
     import urllib.request
 
     server = subprocess.Popen(command, start_new_session=True)
+    # The server has a session of its own, so a SIGTERM to this process would not reach it: it is
+    # turned into Ctrl-C here, so that the group is stopped below either way.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         deadline = time.monotonic() + OPEN_TIMEOUT_SECONDS
         while time.monotonic() < deadline and server.poll() is None:
