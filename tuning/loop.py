@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from tracker.runs import status_for_state
 from tuning.events import SweepEvent
@@ -39,15 +39,20 @@ def work(sweep: SweepSetup, emit: Callable[[SweepEvent], None], *, started: floa
     if sweep.worker_index == 0 and sweep.settings.limits.max_parallel == 1:
         started = time.monotonic()
     last_reconcile = time.monotonic()
+    done: tuple[int, TrialState] | None = None
     while True:
         with storage_lock(sweep.settings.storage, sweep.study_name):
             trials = sweep.study.get_trials(deepcopy=False)
             reason = sweep.policy.reason(trials, elapsed=time.monotonic() - started, failures=failures)
-            if reason is not None:
-                return reason
             trial = None
-            if count_finished(trials) + count_running(trials) < sweep.target:
+            if reason is None and count_finished(trials) + count_running(trials) < sweep.target:
                 trial = _ask(sweep.study)
+        if done is not None:
+            # The last trial's progress, from this same read: one scan of the study per trial, not two.
+            emit(_progress(sweep, trials, *done))
+            done = None
+        if reason is not None:
+            return reason
         if trial is not None and not sweep.locked and _surplus(sweep, trial):
             trial = None
         if trial is None:
@@ -59,7 +64,7 @@ def work(sweep: SweepSetup, emit: Callable[[SweepEvent], None], *, started: floa
             continue
         state = run_trial(sweep, trial)
         failures = failures + 1 if state == TrialState.FAIL else 0
-        emit(_progress(sweep, trial.number, state))
+        done = (trial.number, state)
 
 
 def _say(emit: Callable[[SweepEvent], None], notes: list[str]) -> None:
@@ -76,8 +81,7 @@ def _ask(study: optuna.Study) -> optuna.Trial:
     return trial
 
 
-def _progress(sweep: SweepSetup, number: int, state: TrialState) -> SweepEvent:
-    trials = sweep.study.get_trials(deepcopy=False)
+def _progress(sweep: SweepSetup, trials: list[FrozenTrial], number: int, state: TrialState) -> SweepEvent:
     frozen = next((t for t in trials if t.number == number), None)
     best = best_trial(trials, sweep.direction)
     return SweepEvent(
