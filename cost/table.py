@@ -129,6 +129,13 @@ class SpendTable:
             out[(row.period_start, row.period_end)] += row.amount
         return dict(sorted(out.items()))
 
+    def by_month(self) -> dict[str, Decimal]:
+        """Totals by the calendar month (``YYYY-MM``) each period starts in."""
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for row in self.rows:
+            out[row.period_start.strftime("%Y-%m")] += row.amount
+        return dict(sorted(out.items()))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.source,

@@ -202,7 +202,7 @@ def _warnings(evidence: Evidence, a: roi.Assumptions, settings: Settings) -> tup
         out.append("No cloud spend was found for the project's tags in the spend window.")
     elif a.cloud_cost <= 0:
         out.append(f"The cloud spend nets to {cents_text(a.cloud_cost)} {a.currency}: credits or refunds exceed usage.")
-    estimated = _estimated_alongside(evidence)
+    estimated = estimated_alongside(evidence)
     billed = a.cloud_cost
     if estimated is not None and billed is not None and (billed > 0 or estimated > 0):
         low, high = sorted((abs(billed), abs(estimated)))
@@ -221,7 +221,8 @@ def _warnings(evidence: Evidence, a: roi.Assumptions, settings: Settings) -> tup
     return tuple(out)
 
 
-def _estimated_alongside(evidence: Evidence) -> Decimal | None:
+def estimated_alongside(evidence: Evidence) -> Decimal | None:
+    """The sweep's own estimate from trial durations, to set beside billed spend; None for an estimate."""
     if evidence.spend.source == "estimate" or not evidence.trials:
         return None
     return sum((Decimal(str(t.metrics.get("cost_usd_estimated", 0.0))) for t in evidence.trials), Decimal(0))
@@ -363,13 +364,14 @@ def _quality_rows(
         {
             "metric": name,
             "definition": DEFINITIONS[name],
-            "test": _fmt(test.get(name)),
-            "validation": _fmt(val.get(name)),
-            "baseline": _fmt(baseline.get(name)),
+            "test": fmt(test.get(name)),
+            "validation": fmt(val.get(name)),
+            "baseline": fmt(baseline.get(name)),
         }
         for name in names
     ]
 
 
-def _fmt(value: float | None) -> str | None:
+def fmt(value: float | None) -> str | None:
+    """A quality metric for a table: four places."""
     return None if value is None else f"{value:.4f}"

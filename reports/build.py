@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from reports import roi
-from reports.analysis import Analysis, Headline, analyse, basis
+from reports.analysis import Analysis, Headline, analyse, basis, estimated_alongside, fmt
 from reports.charts import progress_chart, tornado_chart
 from reports.gather import Evidence, gather
 from tracker.money import cents_text, exact_text
@@ -277,10 +277,6 @@ def _short(value: str) -> str:
     return value if number.is_integer() or len(value) <= 8 else f"{number:.4g}"
 
 
-def _fmt(value: float | None) -> str | None:
-    return None if value is None else f"{value:.4f}"
-
-
 # -- tuning, spend, provenance ---------------------------------------------------------------------
 
 
@@ -310,8 +306,8 @@ def _tuning(e: Evidence) -> tuple[dict[str, Any], dict[str, str]]:
     top = [
         {
             "trial": t.number,
-            metric_key: _fmt(t.metrics[metric_key]),
-            "test": _fmt(t.metrics.get("test_" + metric_key.removeprefix("val_"))),
+            metric_key: fmt(t.metrics[metric_key]),
+            "test": fmt(t.metrics.get("test_" + metric_key.removeprefix("val_"))),
             "params": {k: _short(v) for k, v in sorted(t.params.items())},
             "run_id": t.run_id,
         }
@@ -343,10 +339,7 @@ def _spend_section(e: Evidence, analysis: Analysis) -> dict[str, Any]:
     # A year of daily rows is for machines (they are all in the JSON); people get months.
     shown, shown_as = by_period, "period"
     if len(by_period) > 31:
-        months: dict[str, Decimal] = {}
-        for (p, _q), v in spend.by_period().items():
-            months[p.strftime("%Y-%m")] = months.get(p.strftime("%Y-%m"), Decimal(0)) + v
-        shown = [{"period_start": k, "period_end": "", "amount": cents_text(v)} for k, v in months.items()]
+        shown = [{"period_start": k, "period_end": "", "amount": cents_text(v)} for k, v in spend.by_month().items()]
         shown_as = "month"
     # The development cost, line by line: each charge type of the cloud bill, then each one-off cost.
     lines = [{"line": f"cloud: {row['charge_type']}", "amount": row["amount"]} for row in by_charge_type]
@@ -380,9 +373,9 @@ def _spend_section(e: Evidence, analysis: Analysis) -> dict[str, Any]:
         "notes": list(spend.notes),
         "estimated_alongside": None,
     }
-    if spend.source != "estimate" and e.trials:
+    estimated = estimated_alongside(e)
+    if estimated is not None:
         # Billed beside estimated: the sweep's own per-trial estimates, already read with the runs.
-        estimated = sum((Decimal(str(t.metrics.get("cost_usd_estimated", 0.0))) for t in e.trials), Decimal(0))
         section["estimated_alongside"] = {
             "total": cents_text(estimated),
             "currency": "USD",

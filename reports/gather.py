@@ -163,12 +163,8 @@ def _running_cost(settings: Settings, window: SpendWindow, *, refresh: bool) -> 
     if window.start is None or window.end is None:
         raise UsageError("roi.running_cost_from needs a cost window; set cost.start and cost.end to whole months")
     tagged = settings.model_copy(update={"tags": dict(source.tags)})
-    spend = fetch_spend(tagged, refresh=refresh, check_tags=False)
-    by_month: dict[str, Decimal] = {}
-    for (period_start, _end), amount in spend.by_period().items():
-        key = period_start.strftime("%Y-%m")
-        by_month[key] = by_month.get(key, Decimal(0)) + amount
-    whole = [m for m in _whole_months(window.start, window.end)]
+    by_month = fetch_spend(tagged, refresh=refresh, check_tags=False).by_month()
+    whole = _whole_months(window.start, window.end)
     if not whole:
         raise UsageError(
             f"roi.running_cost_from: the cost window {window.start} to {window.end} holds no whole month; "

@@ -175,11 +175,7 @@ def _running_costs(settings: Settings, plan: Plan, outcomes: Outcomes, *, refres
         "granularity": "monthly",
     }
     tagged = settings.model_copy(update={"tags": dict(source.tags), "cost": settings.cost.model_copy(update=window)})
-    spend = fetch_spend(tagged, refresh=refresh, check_tags=False)
-    by_month: dict[str, Decimal] = {}
-    for (period_start, _end), amount in spend.by_period().items():
-        key = period_start.strftime("%Y-%m")
-        by_month[key] = by_month.get(key, Decimal(0)) + amount
+    by_month = fetch_spend(tagged, refresh=refresh, check_tags=False).by_month()
     # A month the bill does not cover yet is said so, not silently free.
     return [
         (by_month[m.month], "billed") if m.month in by_month else (Decimal(0), "billed: none found")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ import pytest
 
 from tests.conftest import ON_CI, free_port, tracker_command
 from tests.helpers import parent_runs, slow_objective_config
+from tests.scale_fixtures import stop_group
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -75,15 +75,6 @@ def _serve(workdir: Path, *args: str, lines: int = 3) -> tuple[subprocess.Popen[
             time.sleep(0.5)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.mark.slow
 def test_the_printed_links_land_on_the_runs_table_and_the_compare_page(workdir: Path, invoke, tmp_path: Path) -> None:
     _browser()
@@ -114,7 +105,7 @@ def test_the_printed_links_land_on_the_runs_table_and_the_compare_page(workdir: 
         assert "Comparing 5 Runs" in compare_page, compare_page[:2000]
         assert "Parallel Coordinates Plot" in compare_page
     finally:
-        _stop(proc)
+        stop_group(proc)
     # Stopping `tracker ui --open` stops the server it started in a session of its own.
     served = runs_link.split("/#/")[0]
     deadline = time.monotonic() + 30
@@ -147,4 +138,4 @@ def test_the_ui_starts_without_a_sweep(workdir: Path) -> None:
         assert first.startswith("MLflow UI on http://127.0.0.1:") and "(Ctrl-C stops it)" in first
         assert proc.poll() is None  # serving, not failed
     finally:
-        _stop(proc)
+        stop_group(proc)

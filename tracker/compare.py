@@ -10,7 +10,7 @@ from typing import Any
 from tracker.runs import RunStore, TrialRun
 from tracker.urls import DEFAULT_UI, compare_link, runs_table_link, ui_base
 
-__all__ = ["RunTable", "UiLinks", "compare_latest_sweep"]
+__all__ = ["RunTable", "UiLinks", "compare_latest_sweep", "ui_links"]
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 
@@ -32,14 +32,7 @@ class RunTable:
         return [str(row["run_id"]) for row in self.rows if row["state"] == "COMPLETE"][:k]
 
     def links(self, tracking_uri: str, local_ui: str = DEFAULT_UI) -> UiLinks:
-        base = ui_base(tracking_uri, local_ui)
-        best = self.best_run_ids()
-        return UiLinks(
-            runs=runs_table_link(base, self.experiment_id),
-            compare=compare_link(base, self.experiment_id, best) if len(best) > 1 else None,
-            compared=len(best),
-            local=not tracking_uri.startswith(("http://", "https://")),
-        )
+        return ui_links(tracking_uri, self.experiment_id, self.best_run_ids(), local_ui)
 
     def to_records(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.rows]
@@ -113,6 +106,17 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
         row["run_id"] = run.run_id
         rows.append(row)
     return RunTable(experiment, experiment_id, parent.run_id, metric_key, direction, tuple(columns), tuple(rows))
+
+
+def ui_links(tracking_uri: str, experiment_id: str, best_run_ids: list[str], local_ui: str = DEFAULT_UI) -> UiLinks:
+    """The runs table of an experiment, and the compare page of its best runs (when there are two or more)."""
+    base = ui_base(tracking_uri, local_ui)
+    return UiLinks(
+        runs=runs_table_link(base, experiment_id),
+        compare=compare_link(base, experiment_id, best_run_ids) if len(best_run_ids) > 1 else None,
+        compared=len(best_run_ids),
+        local=not tracking_uri.startswith(("http://", "https://")),
+    )
 
 
 @dataclass(frozen=True)

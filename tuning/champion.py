@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,12 +14,15 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tracker.errors import TrackerError
 from tracker.registry import evaluate_champion, register_champion
-from tracker.runs import RunStore
+from tracker.runs import RunStore, TrialRun
 from tuning.objective import BuiltinObjective
 from tuning.setup import SweepSetup
-from tuning.trials import best_trial, cost_of
+from tuning.trials import best_trial, cost_of, ranked
 
 __all__ = ["BestTrial", "SweepSummary", "close_sweep", "summarize"]
+
+# How many of the best trials the closing lines' compare link shows.
+TOP_LINKED = 5
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class SweepSummary:
     first_error: str | None = None
     champion_version: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The best finished trials' runs, best first: what the closing lines link to.
+    top_run_ids: tuple[str, ...] = ()
 
 
 def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupted: bool) -> SweepSummary:
@@ -68,6 +74,8 @@ def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupte
         pareto = tuple(sorted(t.number for t in sweep.study.best_trials))
     errors = [t.user_attrs.get("error") for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("error")]
     spent = sum((cost_of(t, sweep.hourly_usd) for t in trials if t.state != TrialState.RUNNING), Decimal(0))
+    runs = {r.number: r for r in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id)}
+    top = [runs[t.number].run_id for t in ranked(trials, sweep.direction) if t.number in runs]
     return SweepSummary(
         experiment=sweep.settings.experiment,
         experiment_id=sweep.experiment_id,
@@ -78,21 +86,21 @@ def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupte
         direction=sweep.direction,
         target=sweep.target,
         counts={k: v for k, v in counts.items() if v},
-        best=_best(sweep, trials),
+        best=_best(sweep, trials, runs),
         pareto=pareto,
         stop_reason=stop_reason,
         elapsed_seconds=time.monotonic() - started,
         cost_usd_estimated=spent,
         interrupted=interrupted,
         first_error=str(errors[0]) if errors else None,
+        top_run_ids=tuple(top[:TOP_LINKED]),
     )
 
 
-def _best(sweep: SweepSetup, trials: list[FrozenTrial]) -> BestTrial | None:
+def _best(sweep: SweepSetup, trials: list[FrozenTrial], runs: Mapping[int, TrialRun]) -> BestTrial | None:
     best = best_trial(trials, sweep.direction)
     if best is None:
         return None
-    runs = {r.number: r for r in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id)}
     run = runs.get(best.number)
     return BestTrial(
         number=best.number,

@@ -39,6 +39,13 @@ def best_trial(trials: Iterable[FrozenTrial], direction: str) -> FrozenTrial | N
     return best
 
 
+def ranked(trials: Iterable[FrozenTrial], direction: str) -> list[FrozenTrial]:
+    """The complete trials, best first value first (the earliest of ties first)."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+    sign = -1.0 if direction == "maximize" else 1.0
+    return sorted(done, key=lambda t: (sign * t.values[0], t.number))
+
+
 def count_finished(trials: Sequence[FrozenTrial]) -> int:
     return sum(t.state in FINISHED_STATES for t in trials)
 

@@ -13,7 +13,6 @@ import click
 from tracker.cli._group import INTERRUPTED, cli
 from tracker.cli._options import common, echo_links, load
 from tracker.errors import TrackerError
-from tracker.urls import redact
 
 if TYPE_CHECKING:
     from tracker.config import Settings
@@ -175,14 +174,10 @@ def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> No
 
 
 def _echo_links(summary: SweepSummary) -> None:
-    from tracker.compare import compare_latest_sweep
+    from tracker.compare import ui_links
 
-    try:
-        table = compare_latest_sweep(summary.tracking_uri, summary.experiment)
-    except TrackerError:  # no run to link to: the sweep ended before its first trial
-        click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(summary.tracking_uri)}")
-        return
-    echo_links(table.links(summary.tracking_uri), summary.tracking_uri)
+    links = ui_links(summary.tracking_uri, summary.experiment_id, list(summary.top_run_ids))
+    echo_links(links, summary.tracking_uri)
 
 
 def _fmt(value: Any) -> str:
