@@ -258,8 +258,8 @@ def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision:
 def _classify(
     evidence: Evidence, a: roi.Assumptions, settings: Settings
 ) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], Decision, list[dict[str, Any]], list[str]]:
-    test = Scored.of([int(v) for v in evidence.test["y_true"]], [float(v) for v in evidence.test["y_score"]])
-    val = Scored.of([int(v) for v in evidence.val["y_true"]], [float(v) for v in evidence.val["y_score"]])
+    test = Scored.of(evidence.test["y_true"], evidence.test["y_score"])
+    val = Scored.of(evidence.val["y_true"], evidence.val["y_score"])
     threshold = best_threshold(val, a)
     base_flags = (
         np.zeros(len(test.y_true), dtype=np.int64)

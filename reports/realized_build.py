@@ -24,7 +24,7 @@ from reports.outcomes import Outcomes, read_outcomes
 from reports.realized import Month, Plan, Realized, realize
 from tracker.errors import TrackerError, UsageError
 from tracker.money import cents_text
-from tracker.runs import RunStore
+from tracker.runs import RunStore, TrialRun
 from tracker.urls import redact_all
 from tracker.value import Confusion, OutcomeValues
 
@@ -43,7 +43,7 @@ class _Plan:
     plan: Plan
     figures: Mapping[str, Any]
     parent_run_id: str | None
-    best_run_id: str
+    best: TrialRun
     experiment_id: str
 
 
@@ -62,15 +62,14 @@ def build_realized(
     """Every month of production against the plan, the project to date, the drift, and a recommendation."""
     planned = _load_plan(store, settings, run_id, refresh=refresh, check_tags=check_tags)
     plan = planned.plan
-    edges = _edges(store, planned.best_run_id, plan.task)
+    edges = _edges(store, planned.best.run_id, plan.task)
     plan = replace(plan, test_bins=edges[1])
-    best = store.run(planned.best_run_id)
     outcomes = read_outcomes(
         outcomes_path,
         task=plan.task,
         threshold=plan.threshold,
         bin_edges=edges[0],
-        train_mean=getattr(best, "train_mean", None),
+        train_mean=planned.best.train_mean,
         start=start,
         end=end,
     )
@@ -102,7 +101,7 @@ def _load_plan(store: RunStore, settings: Settings, run_id: str | None, *, refre
         source = "computed from the config, as tracker report would (no report was logged on the sweep)"
     if figures.get("schema") != PLAN_SCHEMA:
         raise UsageError(f"the report logged on the sweep is {figures.get('schema')!r}; rerun tracker report first")
-    return _Plan(_plan_of(figures, source), figures, parent.run_id if parent else None, best.run_id, experiment_id)
+    return _Plan(_plan_of(figures, source), figures, parent.run_id if parent else None, best, experiment_id)
 
 
 def _plan_of(figures: Mapping[str, Any], source: str) -> Plan:
@@ -273,7 +272,7 @@ def _present(
                 "experiment": settings.experiment,
                 "experiment_id": planned.experiment_id,
                 "sweep_run_id": planned.parent_run_id,
-                "best_run_id": planned.best_run_id,
+                "best_run_id": planned.best.run_id,
                 "tracking_uri": tracking_uri,
                 "tool": "tracker",
                 "version": __version__,
