@@ -75,6 +75,16 @@ def test_three_months_by_hand() -> None:
     # At 10% positives the plan's model is worth 0.1 x 0.75 x 84 + 0.9 x 0.125 x -6 = 5.625 a prediction.
     assert (gap.volume, gap.base_rate, gap.quality) == (D(0), D("1275.000"), D("-2025.000"))
     assert gap.total == february.realized_uplift - february.planned_uplift
+    # Every other monthly figure, by hand.
+    assert (january.share_labelled, february.share_labelled) == (D(500) / D(600), D("0.8"))
+    assert (january.running_cost, february.running_cost) == (D("100.00"), D("100.00"))
+    assert (february.realized_net, february.planned_net) == (D("3500.00"), D("4250.00"))
+    assert january.positive_rate == D("0.08")
+    assert january.psi == pytest.approx(0.0)  # 15 a bin against 10 a bin: the same shares
+    # 0.4 against 0.25 in the first bin, 0.2 against 0.25 in three: 0.15 ln 1.6 + 3 x 0.05 ln 1.25
+    assert february.psi == pytest.approx(0.15 * 0.4700036 + 0.15 * 0.2231436, abs=1e-6)
+    assert january.precision == wilson(30, 80) and february.recall == wilson(40, 80)
+    assert january.running_cost_basis == "configured"
     # March: no labels yet, so nothing realized, and the to-date figures leave it out.
     assert march.realized_uplift is None and march.realized_net is None and march.gap is None
     t = r.to_date

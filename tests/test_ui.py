@@ -139,3 +139,16 @@ def test_the_ui_starts_without_a_sweep(workdir: Path) -> None:
         assert proc.poll() is None  # serving, not failed
     finally:
         stop_group(proc)
+
+
+def test_links_point_at_a_tracking_server_when_there_is_one() -> None:
+    from tracker.compare import ui_links
+
+    links = ui_links("https://ci:s3cret@mlflow.example.com/", "7", ["a1", "b2"])
+    assert links.runs == "https://ci:***@mlflow.example.com/#/experiments/7/runs?workflowType=machine_learning"
+    assert links.compare == (
+        "https://ci:***@mlflow.example.com/#/compare-runs?runs=%5B%22a1%22%2C%22b2%22%5D&experiments=%5B%227%22%5D"
+    )
+    assert not links.local and links.compared == 2
+    local = ui_links("sqlite:////tmp/mlflow.db", "7", ["a1"], "http://127.0.0.1:5001")
+    assert local.local and local.compare is None and local.runs.startswith("http://127.0.0.1:5001/#/experiments/7/")
