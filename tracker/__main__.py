@@ -7,7 +7,11 @@ from pathlib import Path
 if sys.path and Path(sys.path[0] or ".").resolve() == Path.cwd().resolve():
     sys.path.pop(0)
 
-from tracker.cli import main
+try:
+    from tracker.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the CLI is still being imported
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 if __name__ == "__main__":
     main()

@@ -91,4 +91,10 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point: ``tracker`` is ``python -m tracker``."""
-    cli.main(prog_name="tracker")
+    try:
+        cli.main(prog_name="tracker")
+    except KeyboardInterrupt:
+        # A Ctrl-C that lands outside a command's own handling (while click parses, or while
+        # the process winds down) ends the same way: one line, exit 130, no traceback.
+        click.echo("interrupted", err=True)
+        sys.exit(INTERRUPTED)
