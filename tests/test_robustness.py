@@ -51,6 +51,21 @@ def test_ctrl_c_in_the_first_seconds_is_clean(workdir: Path, after: float) -> No
         assert "RUNNING" not in _statuses(workdir, "sweep") + _statuses(workdir, "trial")
 
 
+def test_ctrl_c_inside_code_run_from_a_string_still_exits_130(workdir: Path) -> None:
+    # Dataclasses and namedtuples exec source text while a module imports, so a Ctrl-C in
+    # the first seconds often lands there; CPython then ends ``python -m`` by SIGINT (-2)
+    # unless the handled interrupt is forgotten. Raised here on purpose, so it always lands.
+    (workdir / "execobjective.py").write_text('exec("raise KeyboardInterrupt")\n')
+    config = workdir / "exec.yaml"
+    config.write_text(
+        yaml.safe_dump({"experiment": "exec", "objective": {"function": "execobjective:objective", "metric": "x"}})
+    )
+    sweep = _start(workdir, "sweep", "--config", str(config), "--trials", "1", "--quiet")
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in out + err
+
+
 @pytest.mark.slow
 def test_sigterm_stops_a_sweep_like_ctrl_c(workdir: Path) -> None:
     config = slow_objective_config(workdir, "term")
