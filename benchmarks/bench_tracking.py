@@ -5,8 +5,9 @@ Every side runs the same trivial objective (``userfn:objective``, one ``suggest_
 so the time is the tracking and the storage, not training; and the same seeded random
 sampler; and logs to a fresh copy of the same initialised SQLite MLflow store:
 
-* ``tracker sweep`` (this project): its default stores, an SQLite Optuna study and the
-  MLflow record written by its writer process;
+* ``tracker sweep`` (this project): its default stores, an Optuna journal file (fsynced on
+  every append, as durable as the SQLite peer) and the MLflow record written by its writer
+  process; and, for comparison, the same with ``--storage sqlite:///optuna.db``;
 * Optuna + ``optuna_integration.MLflowCallback``, with an in-memory study, an SQLite study
   and a journal-file study;
 * Optuna with ``mlflow.optuna.MlflowStorage`` (the study kept in MLflow itself).
@@ -18,11 +19,12 @@ that it is timed at 10 and 30 trials. Start-up is ``--trials 1`` for ours and th
 peer. Then the same comparison with a built-in trainer (standardised logistic regression
 on the breast-cancer data, the peer calling the same trainer), ``python -m tracker --help``
 against a bare ``python -c pass``, and, as a secondary line, the old in-process figure.
+Last, growth: ours from 1,000 to 2,000 trials against its 10 -> 110 slope (goal <= 1.2).
 
 BLAS and threads are left as the machine has them. Medians of ``--repeats`` runs, the
 order of the sides alternated between repeats.
 
-Run: python benchmarks/bench_tracking.py [--trials 10 110] [--repeats 2]
+Run: python benchmarks/bench_tracking.py [--trials 10 110] [--repeats 2] [--growth 1000 2000 | --no-growth]
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ else:
     study = optuna.create_study(study_name="peer", storage=storage, direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=trials, callbacks=[MLflowCallback(tracking_uri=uri, metric_name="val_x")])
 """
+OURS = "tracker sweep (journal study + MLflow)"
 SIDES = {
-    "tracker sweep (SQLite study + MLflow)": ("ours", None),
+    OURS: ("ours", None),
+    "tracker sweep --storage sqlite:///optuna.db": ("ours", "sqlite:///optuna.db"),
     "Optuna + MLflowCallback, in-memory study": ("peer", "memory"),
     "Optuna + MLflowCallback, SQLite study": ("peer", "sqlite"),
     "Optuna + MLflowCallback, journal-file study": ("peer", "journal"),
@@ -116,6 +120,8 @@ def run_side(root: Path, template: Path, side: tuple[str, str | None], trials: i
     if who == "ours":
         config = "c.yaml" if objective == "function" else "trainer.yaml"
         command = [sys.executable, "-m", "tracker", "sweep", "--config", config, "--trials", str(trials), "--quiet"]
+        if kind is not None:
+            command += ["--storage", kind]
     else:
         command = [sys.executable, "peer.py", str(kind), str(trials), str(folder), objective]
     return _wall(command, folder)
@@ -131,8 +137,14 @@ def _medians(root: Path, template: Path, plan: list[tuple[str, int, str]], repea
 
 
 def _slopes(root: Path, template: Path, sizes: tuple[int, int], repeats: int, objective: str) -> dict[str, float]:
-    small, large = sizes
     names = [n for n in SIDES if objective == "function" or SIDES[n][1] in (None, "sqlite", "memory")]
+    return _slopes_of(root, template, names, sizes, repeats, objective)
+
+
+def _slopes_of(
+    root: Path, template: Path, names: list[str], sizes: tuple[int, int], repeats: int, objective: str
+) -> dict[str, float]:
+    small, large = sizes
     plan = []
     for name in names:
         low, high = (small, 30) if SIDES[name][1] == "mlflow-storage" else (small, large)
@@ -146,25 +158,25 @@ def _slopes(root: Path, template: Path, sizes: tuple[int, int], repeats: int, ob
 
 
 def _print_table(title: str, slopes: dict[str, float]) -> None:
-    ours = slopes["tracker sweep (SQLite study + MLflow)"]
+    ours = slopes[OURS]
     print(title)
     for name, per_trial in slopes.items():
-        ratio = "" if name.startswith("tracker") else f"   ours / this: {ours / per_trial:5.2f}"
+        ratio = "" if name == OURS else f"   ours / this: {ours / per_trial:5.2f}"
         print(f"  {name:<46} {per_trial:8.1f} ms/trial{ratio}")
 
 
-def _startup(root: Path, template: Path, repeats: int) -> tuple[float, float]:
-    walls = _medians(
-        root,
-        template,
-        [
-            ("tracker sweep (SQLite study + MLflow)", 1, "function"),
-            ("Optuna + MLflowCallback, SQLite study", 1, "function"),
-        ],
-        repeats,
-    )
-    ours, peer = walls.values()
-    return ours, peer
+# Start-up on the same stores: our default against the peer's journal study, and our
+# SQLite study against the peer's.
+STARTUP_PAIRS = [
+    (OURS, "Optuna + MLflowCallback, journal-file study"),
+    ("tracker sweep --storage sqlite:///optuna.db", "Optuna + MLflowCallback, SQLite study"),
+]
+
+
+def _startup(root: Path, template: Path, repeats: int) -> list[tuple[str, float, str, float]]:
+    plan = [(name, 1, "function") for pair in STARTUP_PAIRS for name in pair]
+    walls = _medians(root, template, plan, repeats)
+    return [(ours, walls[(ours, 1, "function")], peer, walls[(peer, 1, "function")]) for ours, peer in STARTUP_PAIRS]
 
 
 def _help(repeats: int) -> tuple[float, float]:
@@ -178,6 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, nargs=2, default=[10, 110], metavar=("SMALL", "LARGE"))
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--growth", type=int, nargs=2, default=[1000, 2000], metavar=("FROM", "TO"))
+    parser.add_argument("--no-growth", action="store_true", help="skip the 1,000 -> 2,000 trial growth check")
     args = parser.parse_args()
     sizes = (args.trials[0], args.trials[1])
     with tempfile.TemporaryDirectory() as root_name:
@@ -191,18 +205,23 @@ def main() -> None:
         )  # fmt: skip
         function = _slopes(root, template, sizes, args.repeats, "function")
         trainer = _slopes(root, template, sizes, args.repeats, "trainer")
-        ours_start, peer_start = _startup(root, template, args.repeats)
+        startups = _startup(root, template, args.repeats)
+        grown = None
+        if not args.no_growth:
+            growth = (args.growth[0], args.growth[1])
+            grown = _slopes_of(root, template, [OURS], growth, args.repeats, "function")[OURS]
     help_time, bare = _help(args.repeats)
     print(f"whole processes timed from outside, {sizes[0]} -> {sizes[1]} trials, medians of {args.repeats} runs")
     _print_table("trivial module:function objective (the overhead itself):", function)
     _print_table("built-in trainer (logistic regression on breast cancer):", trainer)
     sqlite_peer = function["Optuna + MLflowCallback, SQLite study"]
     memory_peer = function["Optuna + MLflowCallback, in-memory study"]
-    ours = function["tracker sweep (SQLite study + MLflow)"]
+    ours = function[OURS]
     print(f"goal: ours <= 0.5x the SQLite peer ({ours / sqlite_peer:.2f}x), <= 1.0x the in-memory peer "
           f"({ours / memory_peer:.2f}x)")  # fmt: skip
-    print(f"start-up (--trials 1): tracker sweep {ours_start:.2f} s, SQLite peer {peer_start:.2f} s, "
-          f"ratio {ours_start / peer_start:.2f} (goal <= 1.2)")  # fmt: skip
+    for ours_name, ours_start, peer_name, peer_start in startups:
+        print(f"start-up (--trials 1): {ours_name} {ours_start:.2f} s, {peer_name} {peer_start:.2f} s, "
+              f"ratio {ours_start / peer_start:.2f} (goal <= 1.2)")  # fmt: skip
     print(f"python -m tracker --help {help_time:.3f} s, python -c pass {bare:.3f} s, ratio {help_time / bare:.2f} "
           "(goal <= 3)")  # fmt: skip
     secondary = (
@@ -215,6 +234,9 @@ def main() -> None:
         .stdout.strip()
         .splitlines()
     )
+    if grown is not None:
+        print(f"growth: ours {grown:.1f} ms/trial from {args.growth[0]} to {args.growth[1]} trials against {ours:.1f} "
+              f"from {sizes[0]} to {sizes[1]}, ratio {grown / ours:.2f} (goal <= 1.2)")  # fmt: skip
     print(f"secondary, in one process (bench_tracking_in_process.py, BLAS 1 thread): {secondary[-2]}")
 
 

@@ -255,9 +255,11 @@ def _importances(settings: Settings, study_name: str | None) -> dict[str, str]:
 
         import optuna
 
+        from tuning.storage import open_storage
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            study = optuna.load_study(study_name=study_name, storage=settings.storage)
+            study = optuna.load_study(study_name=study_name, storage=open_storage(settings.storage))
             if len(study.directions) != 1:
                 return {}
             complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]

@@ -39,7 +39,9 @@ def trial_runs(experiment: str = "tracker-demo", folder: Path | None = None) -> 
 
 
 def study(name: str = "tracker-demo", storage: str | None = None) -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=storage or f"sqlite:///{Path.cwd() / 'optuna.db'}")
+    from tuning.storage import open_storage
+
+    return optuna.load_study(study_name=name, storage=open_storage(storage or str(Path.cwd() / "optuna.journal")))
 
 
 def finished(study_: optuna.Study) -> int:
@@ -145,11 +147,11 @@ def swept_template(folder: Path, empty_store: Path, commands: list[list[str]]) -
 
 
 def copy_store(template: Path, workdir: Path, *also: str) -> None:
-    """The template's MLflow and Optuna databases (and ``also`` files) into ``workdir``.
+    """The template's MLflow database and Optuna study (and ``also`` files) into ``workdir``.
 
     With each database goes its write-ahead log, if one is left: a checkpoint cannot fold it
     in while this process still holds MLflow's pooled connections to the template.
     """
-    for name in ("mlflow.db", "mlflow.db-wal", "optuna.db", "optuna.db-wal", *also):
+    for name in ("mlflow.db", "mlflow.db-wal", "optuna.journal", "optuna.db", "optuna.db-wal", *also):
         if (template / name).exists():
             shutil.copy(template / name, workdir / name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -88,6 +90,31 @@ def wait_http(address: str, process: subprocess.Popen, timeout: float = 120) -> 
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def optuna_dashboard(storage: str, cwd: Path) -> Iterator[str]:
+    """optuna-dashboard on ``storage``, in its own process group; yields its API's address."""
+    port = free_port()
+    program = str(Path(sys.executable).with_name("optuna-dashboard"))
+    dashboard = subprocess.Popen(
+        [program, storage, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        address = f"http://127.0.0.1:{port}/api"
+        wait_http(f"{address}/studies", dashboard, timeout=60)
+        yield address
+    finally:
+        stop_group(dashboard)
+
+
+def get_json(address: str) -> dict:
+    with urllib.request.urlopen(address, timeout=10) as response:
+        return dict(json.load(response))
 
 
 @pytest.fixture

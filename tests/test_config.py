@@ -44,6 +44,21 @@ def test_a_relative_sqlite_path_is_fixed_to_the_working_directory(tmp_path: Path
     assert settings.storage == f"sqlite:///{tmp_path.resolve() / 'sub' / 'optuna.db'}"
 
 
+def test_the_default_study_is_a_journal_file_unless_only_an_earlier_optuna_db_is_there(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={}).storage == str(tmp_path.resolve() / "optuna.journal")
+    (tmp_path / "optuna.db").write_bytes(b"")
+    assert load_settings(environ={}).storage == f"sqlite:///{tmp_path.resolve() / 'optuna.db'}"
+    (tmp_path / "optuna.journal").write_bytes(b"")
+    assert load_settings(environ={}).storage == str(tmp_path.resolve() / "optuna.journal")
+    # What a user names wins, relative paths fixed to the working directory.
+    assert load_settings(overrides={"storage": "sub/s.journal"}, environ={}).storage == str(
+        tmp_path.resolve() / "sub" / "s.journal"
+    )
+
+
 def test_early_stopping_off_may_be_written_unquoted(tmp_path: Path) -> None:
     # YAML 1.1 reads an unquoted `off` as false; the documented value still means off.
     path = tmp_path / "c.yaml"

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import free_port, tracker_command
 from tests.helpers import slow_objective_config
-from tests.scale_fixtures import stop_group, wait_http
+from tests.scale_fixtures import get_json, optuna_dashboard, stop_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -166,30 +166,9 @@ def test_optuna_dashboard_shows_the_study(tmp_path: Path, pg_storage: str) -> No
             )
         ]
     )
-    port = free_port()
-    dashboard = subprocess.Popen(
-        [
-            str(Path(os.sys.executable).with_name("optuna-dashboard")),
-            pg_storage,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        address = f"http://127.0.0.1:{port}/api/studies"
-        wait_http(address, dashboard, timeout=60)
-        import urllib.request
-
-        with urllib.request.urlopen(address, timeout=10) as response:
-            body = response.read().decode()
-        assert '"study_name": "dashboard"' in body or '"study_name":"dashboard"' in body
-    finally:
-        stop_group(dashboard)
+    with optuna_dashboard(pg_storage, tmp_path) as api:
+        studies = get_json(f"{api}/studies")["study_summaries"]
+    assert [s["study_name"] for s in studies] == ["dashboard"]
 
 
 def test_a_worker_on_another_machine_that_went_silent_is_failed_by_heartbeat(tmp_path: Path, pg_storage: str) -> None:

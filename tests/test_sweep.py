@@ -23,7 +23,7 @@ def write_config(path: Path, data: dict) -> Path:
 def test_default_sweep_records_everything_the_ui_compares(workdir: Path, invoke) -> None:
     result = invoke("sweep")
     assert result.exit_code == 0, result.output
-    assert (workdir / "mlflow.db").exists() and (workdir / "optuna.db").exists()
+    assert (workdir / "mlflow.db").exists() and (workdir / "optuna.journal").exists()
     out = result.output
     assert "reached 20 finished trials" in out
     assert "best trial: #" in out and "MLflow run:" in out and "python -m tracker ui" in out

@@ -55,7 +55,10 @@ def _shown(value: Any) -> str:
 
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-DEFAULT_STORAGE = "sqlite:///optuna.db"
+# An Optuna journal file: a path, not a URL (see tuning.storage). Studies that a sweep
+# kept in ./optuna.db before the journal became the default are still found there.
+DEFAULT_STORAGE = "optuna.journal"
+LEGACY_STORAGE = "optuna.db"
 
 
 class _Section(BaseModel):
@@ -546,6 +549,8 @@ def load_settings(
         if value is not None:
             _set_path(data, dotted, value)
     source = str(config_file) if config_file is not None else "settings"
+    if "storage" not in data:
+        data["storage"] = default_storage()
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -553,6 +558,21 @@ def load_settings(
     return settings.model_copy(
         update={
             "tracking_uri": absolute_sqlite(settings.tracking_uri),
-            "storage": absolute_sqlite(settings.storage),
+            "storage": absolute_storage(settings.storage),
         }
     )
+
+
+def default_storage(folder: Path | None = None) -> str:
+    """``optuna.journal``, or ``sqlite:///optuna.db`` where only an earlier sweep's SQLite study is."""
+    here = folder or Path.cwd()
+    if not (here / DEFAULT_STORAGE).exists() and (here / LEGACY_STORAGE).is_file():
+        return f"sqlite:///{LEGACY_STORAGE}"
+    return DEFAULT_STORAGE
+
+
+def absolute_storage(storage: str) -> str:
+    """A relative SQLite URL or journal path, fixed to the working directory (see absolute_sqlite)."""
+    if "://" not in storage:
+        return str(Path(storage).expanduser().resolve())
+    return absolute_sqlite(storage)

@@ -1,9 +1,15 @@
-"""Optuna storages by URL, and the lock that makes "check the count, then ask" atomic.
+"""Optuna storages by URL or file, and the lock that makes "check the count, then ask" atomic.
+
+A storage is a database URL (``sqlite:///optuna.db``, ``postgresql+psycopg://...``), a
+``grpc://host:port`` proxy, or a file path: an Optuna journal file (``optuna.journal``, the
+default), the way ``optuna-dashboard`` reads a path too. A journal appends one line per
+change and fsyncs it, so it is as durable as SQLite with a fraction of its per-trial work,
+and several processes on one machine share it through a lock file.
 
 Workers of one sweep, on one machine or many, share a storage. Deciding whether one
 more trial is needed and creating it must happen as one step, or two workers that both
 see one trial missing would both start one and the study would overshoot. The lock is
-an advisory lock on PostgreSQL, a file lock beside an SQLite file, and nothing elsewhere
+an advisory lock on PostgreSQL, a file lock beside an SQLite or journal file, and nothing elsewhere
 (gRPC proxy, MySQL): there the total may overshoot by up to one trial per extra worker.
 """
 
@@ -22,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from tracker.errors import ConfigError, TrackerError, UsageError, first_line
 
-__all__ = ["HEARTBEAT_SECONDS", "open_storage", "storage_lock"]
+__all__ = ["HEARTBEAT_SECONDS", "journal_path", "open_storage", "storage_lock"]
 
 # A worker records a heartbeat this often; a trial silent for GRACE_SECONDS is failed.
 HEARTBEAT_SECONDS = 5
@@ -36,8 +42,22 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
+def journal_path(url: str) -> Path | None:
+    """The journal file a storage names: any storage given as a path rather than a URL."""
+    return None if "://" in url else Path(url)
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``: any SQLAlchemy URL, or ``grpc://host:port``."""
+    """An Optuna storage for ``url``: a journal file's path, any SQLAlchemy URL, or ``grpc://host:port``."""
+    path = journal_path(url)
+    if path is not None:
+        if path.is_file() and path.read_bytes()[: len(_SQLITE_HEADER)] == _SQLITE_HEADER:
+            # A path to an SQLite study (optuna.db) is opened as one, as optuna-dashboard does.
+            return open_storage(f"sqlite:///{path.resolve()}")
+        return _open_journal(path)
     if url.startswith("grpc://"):
         host, _, port = url.removeprefix("grpc://").rstrip("/").partition(":")
         if not host or not port.isdigit():
@@ -79,6 +99,20 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {first_line(exc, 200)}") from exc
 
 
+def _open_journal(path: Path) -> optuna.storages.BaseStorage:
+    from optuna.storages.journal import JournalFileBackend
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    except (ValueError, KeyError, TypeError) as exc:  # a line that is not Optuna's JSON
+        raise UsageError(
+            f"storage: {path} is not an Optuna journal file ({first_line(exc, 120)}); point --storage at another file"
+        ) from exc
+    except OSError as exc:
+        raise UsageError(f"storage: cannot open the journal file {path}: {exc.strerror or exc}") from exc
+
+
 def _redact(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -88,15 +122,24 @@ def _redact(url: str) -> str:
 
 def storage_locks(url: str) -> bool:
     """Whether :func:`storage_lock` really locks for this storage."""
-    return sqlite_path(url) is not None or url.startswith("postgresql")
+    return _lock_file(url) is not None or url.startswith("postgresql")
+
+
+def _lock_file(url: str) -> Path | None:
+    """The file whose lock is the sweep's, beside a local storage file."""
+    if (path := sqlite_path(url)) is not None:
+        return path.with_name(path.name + ".lock")
+    if (path := journal_path(url)) is not None:
+        # Not "<journal>.lock": Optuna's own lock for each append is that file.
+        return path.with_name(path.name + ".sweep-lock")
+    return None
 
 
 @contextlib.contextmanager
 def storage_lock(url: str, study: str) -> Iterator[None]:
     """Hold the sweep-wide lock for ``study`` on the storage at ``url``."""
-    path = sqlite_path(url)
-    if path is not None:
-        lock_path = path.with_name(path.name + ".lock")
+    lock_path = _lock_file(url)
+    if lock_path is not None:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(lock_path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -14,9 +14,7 @@ from tracker.errors import TrackerError
 
 @cli.command("grpc-proxy")
 @common
-@click.option(
-    "--storage", help="The database the proxy serves (default: storage: in the config, or sqlite:///optuna.db)."
-)
+@click.option("--storage", help="The storage the proxy serves (default: storage: in the config, or optuna.journal).")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for other machines)."
 )

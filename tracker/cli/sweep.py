@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 )
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes on this machine (limits.max_parallel).")
 @click.option("--strategy", type=click.Choice(["bayesian", "random", "grid", "hyperband"]), help="Search strategy.")
-@click.option("--storage", help="Optuna storage URL (default: sqlite:///optuna.db).")
+@click.option(
+    "--storage",
+    help="Optuna storage: a journal file's path or a database URL (default: optuna.journal; "
+    "an earlier sweep's optuna.db is still used where it is the only study).",
+)
 @click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
 @click.option("--seed", type=int, help="Seed for the data split, the models and the sampler.")
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
@@ -39,7 +43,7 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     """Run an Optuna sweep and record every trial as an MLflow run.
 
     With no flags: a 20-trial random-forest sweep on scikit-learn's breast-cancer
-    dataset, stored in ./mlflow.db and ./optuna.db. Rerunning resumes the study;
+    dataset, stored in ./mlflow.db and ./optuna.journal. Rerunning resumes the study;
     --trials N is the total of finished trials it should reach.
     """
     settings = load(
