@@ -243,7 +243,9 @@ def main() -> None:
             f" overhead / trials at {large}: {average:.1f} ms)"
         )
     (_, cb_slope, _, cb_avg), (_, our_slope, _, our_avg) = rows
-    print(f"ratio per trial (ours / MLflowCallback): {our_slope / cb_slope:.2f}  (goal: at most 0.50)")
+    # Ours writes from a second process while the next trial trains, so its slope is often
+    # within the noise of zero (even below it); the whole-sweep overhead is the steadier line.
+    print(f"ratio per trial (ours / MLflowCallback): {our_slope / cb_slope:.2f}")
     print(f"ratio of whole-sweep overhead at {large} trials: {our_avg / cb_avg:.2f}")
 
 
