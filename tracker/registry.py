@@ -85,6 +85,9 @@ def evaluate_champion(
                 targets="y_true",
                 model_type="classifier" if task == "classification" else "regressor",
                 evaluators=["default"],
+                # SHAP is not installed, and its step fails on pandas' string columns
+                # before it would say so: leave explanations out, as the docs say.
+                evaluator_config={"default": {"log_model_explainability": False}},
             )
     except Exception as exc:
         store.client.set_terminated(run_id, status="FINISHED")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tracker.errors import TrackerError, UsageError
+
+# MLflow hints, whenever it infers a schema with an integer column (a class label, a count),
+# that such a column cannot hold missing values later. Our datasets and champions are logged
+# from data already read whole, so the hint (a screen of text) says nothing a user can act on.
+warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -647,8 +653,12 @@ def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
     database makes the second wait, then find the tables made.
     """
     import fcntl
+    import logging
     from pathlib import Path
 
+    # MLflow announces creating and migrating a new store's tables at INFO, before the
+    # sweep's first line; the store is an implementation detail of the first run.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     path = Path(tracking_uri.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a+") as handle:
