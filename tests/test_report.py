@@ -90,6 +90,10 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
     ):
         assert title in text
     assert "malignant tumours" in text  # the quality in plain words
+    # Read from the sweep's Optuna journal, which the report left as it was.
+    spec = yaml.safe_load(swept.read_text())
+    assert set(figures["tuning"]["parameter_importances"]) == set(spec["search_space"])
+    assert "Parameter importances (fANOVA)" in text
     # The PDF carries the same JSON as an attachment.
     attached = PdfReader(workdir / "report.pdf").attachments["roi.json"][0]
     assert json.loads(attached) == figures
@@ -149,6 +153,9 @@ def test_the_pdf_renderer_fetches_nothing_from_outside(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_letter_paper(workdir: Path, invoke, swept: Path) -> None:
+    # Without the study's journal the report only leaves the importances out, and makes no
+    # empty journal where a user runs it.
+    (workdir / "optuna.journal").unlink()
     letter = invoke("report", "--config", swept, "--paper", "letter", "--out", "letter.pdf")
     assert letter.exit_code == 0, letter.output
     box = PdfReader(workdir / "letter.pdf").pages[0].mediabox
@@ -157,6 +164,8 @@ def test_letter_paper(workdir: Path, invoke, swept: Path) -> None:
     assert a4.exit_code == 0
     box = PdfReader(workdir / "a4.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    assert not (workdir / "optuna.journal").exists()
+    assert "Parameter importances" not in _pdf_text(workdir / "a4.pdf")
 
 
 @pytest.mark.slow
