@@ -350,3 +350,18 @@ def test_a_sweep_can_tune_for_money(workdir: Path, invoke) -> None:
     assert invoke("sweep", "--config", "errors.yaml", "--trials", "2", "--quiet").exit_code == 0
     for run in trial_runs("errors"):
         assert run.data.metrics["val_expected_value"] == pytest.approx(-0.5 * run.data.metrics["val_mae"], rel=1e-12)
+
+
+def test_the_runs_table_rounds_floats_as_the_summary_does_and_keeps_the_rest() -> None:
+    from rich.console import Console
+
+    from tracker.compare import RunTable
+
+    row = {"trial": 4, "val_f1": 0.912345678, "learning_rate": "0.11775341936848115", "n": "168", "kind": "gini"}
+    table = RunTable("e", "1", "p" * 32, "val_f1", "maximize", tuple(row), (row,))
+    console = Console(record=True, width=200)
+    console.print(table.to_rich())
+    text = console.export_text()
+    assert "0.9123" in text and "0.1178" in text and "168" in text and "gini" in text
+    assert "0.117753" not in text
+    assert "0.11775341936848115" in table.to_csv()  # the machine-readable formats keep every digit

@@ -57,8 +57,16 @@ class RunTable:
 
 
 def _cell(value: Any) -> str:
+    """A value as the terminal table shows it: floats to 4 significant digits, as the sweep's
+    summary does. MLflow keeps parameters as text, so a float parameter is found by parsing;
+    the JSON and CSV formats keep every digit."""
     if value is None:
         return "-"
+    if isinstance(value, str) and any(c in value for c in ".eE"):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
