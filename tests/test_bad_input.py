@@ -96,6 +96,8 @@ CASES: dict[str, Case] = {
     "tracking server with a password that is down": Case(("runs", "--tracking-uri", "http://alice:hunter2@127.0.0.1:{port}"), 1, "http://alice:***@127.0.0.1:"),
     "mlflow.db that is not a database": Case(("runs",), 2, "mlflow.db is not an MLflow SQLite database", {"mlflow.db": "not a database " * 100}),
     "optuna.db that is not a database": Case(_sweep({}), 2, "storage: ", {"optuna.db": "not a database " * 100, "c.yaml": "{}\n"}),
+    "storage URL with a slash missing": Case(_sweep({}, "--storage", "sqlite:/x.db"), 2, "storage: 'sqlite:/x.db' is neither a URL (scheme://...) nor a journal file's path", {"c.yaml": "{}\n"}),
+    "storage of an unknown database kind": Case(_sweep({}, "--storage", "bogus://x"), 2, "storage: unknown database kind 'bogus'", {"c.yaml": "{}\n"}),
     "optuna.journal that is not a journal": Case(_sweep({}), 2, "optuna.journal is not an Optuna journal file", {"optuna.journal": "not a journal\n" * 100, "c.yaml": "{}\n"}),
     "unknown tracking URI scheme": Case(("runs", "--tracking-uri", "bogus://x"), 2, "tracking_uri: unknown scheme 'bogus'"),
     "YAML bomb under tags": Case(_sweep({}), 2, "c.yaml: the YAML expands to more than 100,000 values", {"c.yaml": BOMB + "\ntags: *i\n"}),

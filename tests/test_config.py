@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import yaml
@@ -56,6 +57,12 @@ def test_the_default_study_is_a_journal_file_unless_only_an_earlier_optuna_db_is
     # What a user names wins, relative paths fixed to the working directory.
     assert load_settings(overrides={"storage": "sub/s.journal"}, environ={}).storage == str(
         tmp_path.resolve() / "sub" / "s.journal"
+    )
+    # A path to an SQLite study is that database, as optuna-dashboard reads it.
+    sqlite3.connect(tmp_path / "old.db").execute("CREATE TABLE t (x)").connection.commit()
+    assert (
+        load_settings(overrides={"storage": "old.db"}, environ={}).storage
+        == f"sqlite:///{tmp_path.resolve() / 'old.db'}"
     )
 
 

@@ -2,7 +2,8 @@
 
 A storage is a database URL (``sqlite:///optuna.db``, ``postgresql+psycopg://...``), a
 ``grpc://host:port`` proxy, or a file path: an Optuna journal file (``optuna.journal``, the
-default), the way ``optuna-dashboard`` reads a path too. A journal appends one line per
+default), the way ``optuna-dashboard`` reads a path too (settings turn a path to an SQLite
+file into its ``sqlite:///`` URL). A journal appends one line per
 change and fsyncs it, so it is as durable as SQLite with a fraction of its per-trial work,
 and several processes on one machine share it through a lock file.
 
@@ -25,6 +26,7 @@ from typing import Any
 
 import optuna
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
 
 from tracker.errors import ConfigError, TrackerError, UsageError, first_line
 
@@ -47,16 +49,10 @@ def journal_path(url: str) -> Path | None:
     return None if "://" in url else Path(url)
 
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url``: a journal file's path, any SQLAlchemy URL, or ``grpc://host:port``."""
     path = journal_path(url)
     if path is not None:
-        if path.is_file() and path.read_bytes()[: len(_SQLITE_HEADER)] == _SQLITE_HEADER:
-            # A path to an SQLite study (optuna.db) is opened as one, as optuna-dashboard does.
-            return open_storage(f"sqlite:///{path.resolve()}")
         return _open_journal(path)
     if url.startswith("grpc://"):
         host, _, port = url.removeprefix("grpc://").rstrip("/").partition(":")
@@ -67,8 +63,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         make_url(url)
     except Exception as exc:  # SQLAlchemy raises ArgumentError, ValueError, ...
         raise ConfigError(
-            f"storage: {url!r} is not a database URL; use sqlite:///optuna.db, "
-            "postgresql+psycopg://user@host/db or grpc://host:port"
+            f"storage: {url!r} is not a database URL; use a journal file's path (optuna.journal), "
+            "sqlite:///optuna.db, postgresql+psycopg://user@host/db or grpc://host:port"
         ) from exc
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:"):
@@ -86,10 +82,16 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
                 heartbeat_interval=HEARTBEAT_SECONDS,
                 grace_period=GRACE_SECONDS,
             )
-    except ImportError as exc:
+    except NoSuchModuleError as exc:
         raise ConfigError(
-            f"storage: the driver for {url.split(':', 1)[0]} is not installed ({exc.name}); "
-            "pip install 'psycopg[binary]' for PostgreSQL"
+            f"storage: unknown database kind {url.split(':', 1)[0]!r}; use a journal file's path, "
+            "sqlite:///FILE or postgresql+psycopg://user@host/db"
+        ) from exc
+    except ImportError as exc:
+        scheme = url.split(":", 1)[0]
+        hint = "; pip install 'psycopg[binary]' for PostgreSQL" if scheme.startswith("postgres") else ""
+        raise ConfigError(
+            f"storage: the driver for {scheme} is not installed ({exc.name or first_line(exc, 120)}){hint}"
         ) from exc
     except Exception as exc:
         if sqlite_path(url) is not None and "not a database" in str(exc):
