@@ -39,6 +39,28 @@ def test_workers_started_at_once_share_the_journal_to_an_exact_total(workdir: Pa
     assert len({t.user_attrs["worker"] for t in shared.trials}) >= 2
     numbers = sorted(int(r.data.tags["tracker.trial_number"]) for r in trial_runs("journal"))
     assert numbers == sorted(t.number for t in shared.trials)
+    # Each sweep that joined drew its own trials, not a copy of another's.
+    drawn = [t.params["x"] for t in shared.trials]
+    assert len(set(drawn)) == len(drawn)
+
+
+@pytest.mark.slow
+def test_the_same_seed_in_a_fresh_folder_draws_the_same_trials(workdir: Path) -> None:
+    draws = []
+    for name in ("first", "second"):
+        folder = workdir / name
+        folder.mkdir()
+        config = slow_objective_config(folder, "seeded")
+        done = subprocess.run(
+            tracker_command("sweep", "--config", str(config), "--trials", "4", "--quiet"),
+            cwd=folder,
+            env={**os.environ, "TRIAL_SECONDS": "0"},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        draws.append([t.params["x"] for t in study("seeded", str(folder / "optuna.journal")).trials])
+    assert draws[0] == draws[1] and len(set(draws[0])) == 4
 
 
 @pytest.mark.slow

@@ -86,10 +86,7 @@ def open_sweep(
         existing = len(study.get_trials(deepcopy=False))
         if existing == 0 and settings.warm_start is not None:
             _warm_start(settings, study, storage, direction)
-        # Seeded, but not the same draws as a previous run of this study or another worker.
-        seed = settings.seed + worker_index + 7919 * existing
-        if not settings.storage.startswith("sqlite"):
-            seed += os.getpid()
+        seed = _sampler_seed(settings, study, worker_index, existing)
         study.sampler = make_sampler(settings.strategy, seed=seed, grid=grid)
         parent = _parent_run(settings, record, experiment_id, objective, direction, hourly_usd, source_file)
     return SweepSetup(
@@ -158,6 +155,28 @@ def _policy(
         hourly_usd=hourly_usd,
         multi_objective=multi_objective,
     )
+
+
+# Seed offsets: primes, so trials already in the study and sweeps that joined it earlier
+# move the seed by different steps.
+_PER_TRIAL, _PER_SWEEP = 7919, 104729
+_JOINED = "tracker.sweeps_joined"
+
+
+def _sampler_seed(settings: Settings, study: optuna.Study, worker_index: int, existing: int) -> int:
+    """``seed`` for a lone sweep on a new study, so a rerun elsewhere draws the same trials;
+    a different seed for each worker and each sweep that joins the study, so none replays
+    another's draws.
+
+    Called under the sweep-wide lock, which makes the join count exact on a local file or
+    PostgreSQL. Where there is no lock (gRPC proxy, MySQL) the process ID is mixed in too.
+    """
+    joined = int(study.user_attrs.get(_JOINED, 0))
+    study.set_user_attr(_JOINED, joined + 1)
+    seed = settings.seed + worker_index + _PER_TRIAL * existing + _PER_SWEEP * joined
+    if not storage_locks(settings.storage):
+        seed += os.getpid()
+    return seed % 2**32
 
 
 def _open_study(
