@@ -205,13 +205,15 @@ def main() -> None:
         )  # fmt: skip
         function = _slopes(root, template, sizes, args.repeats, "function")
         trainer = _slopes(root, template, sizes, args.repeats, "trainer")
-        startups = _startup(root, template, args.repeats)
+        # A one-trial run is short and noisy: at least five repeats, as for --help.
+        startups = _startup(root, template, max(args.repeats, 5))
         grown = None
         if not args.no_growth:
             growth = (args.growth[0], args.growth[1])
             grown = _slopes_of(root, template, [OURS], growth, args.repeats, "function")[OURS]
     help_time, bare = _help(args.repeats)
-    print(f"whole processes timed from outside, {sizes[0]} -> {sizes[1]} trials, medians of {args.repeats} runs")
+    print(f"whole processes timed from outside, {sizes[0]} -> {sizes[1]} trials, medians of {args.repeats} runs "
+          f"(start-up and --help: of {max(args.repeats, 5)})")  # fmt: skip
     _print_table("trivial module:function objective (the overhead itself):", function)
     _print_table("built-in trainer (logistic regression on breast cancer):", trainer)
     sqlite_peer = function["Optuna + MLflowCallback, SQLite study"]

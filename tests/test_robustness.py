@@ -66,6 +66,29 @@ def test_ctrl_c_inside_code_run_from_a_string_still_exits_130(workdir: Path) -> 
     assert "interrupted" in err and "Traceback" not in out + err
 
 
+def test_a_command_ends_only_after_threads_and_exit_handlers_a_users_code_left(workdir: Path) -> None:
+    # The CLI skips the interpreter's teardown at exit; what a normal exit would still do
+    # for a user's objective must happen: its threads finish and its exit handlers run.
+    (workdir / "leftover.py").write_text(
+        "import atexit, threading, time\n"
+        "from pathlib import Path\n"
+        "def objective(trial):\n"
+        "    def late():\n"
+        "        time.sleep(0.5)\n"
+        "        Path('thread-finished').touch()\n"
+        "    threading.Thread(target=late).start()\n"
+        "    atexit.register(lambda: Path('handler-ran').touch())\n"
+        "    return trial.suggest_float('x', 0, 1)\n"
+    )
+    config = workdir / "leftover.yaml"
+    config.write_text(
+        yaml.safe_dump({"experiment": "leftover", "objective": {"function": "leftover:objective", "metric": "x"}})
+    )
+    done = subprocess.run(tracker_command("sweep", "--config", str(config), "--trials", "1", "--quiet"), cwd=workdir)
+    assert done.returncode == 0
+    assert (workdir / "thread-finished").exists() and (workdir / "handler-ran").exists()
+
+
 @pytest.mark.slow
 def test_sigterm_stops_a_sweep_like_ctrl_c(workdir: Path) -> None:
     config = slow_objective_config(workdir, "term")

@@ -9,7 +9,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path.cwd().resolve():
 
 
 def _forget_the_interrupt() -> None:
-    """Keep exit code 130 after a Ctrl-C we handled.
+    """Keep exit code 130 after a Ctrl-C we handled while the CLI was still importing.
 
     CPython remembers a KeyboardInterrupt that ended code run from a string (``exec`` of
     source text, as dataclasses and namedtuples do while a module imports), even when a
@@ -27,7 +27,4 @@ except KeyboardInterrupt:  # Ctrl-C while the CLI is still being imported
     sys.exit(130)
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        _forget_the_interrupt()
+    main()  # ends the process itself (tracker.cli._group._end_process), so the flag above never matters there
