@@ -255,14 +255,11 @@ def _importances(settings: Settings, study_name: str | None) -> dict[str, str]:
 
         import optuna
 
-        from tuning.storage import journal_path, open_storage
+        from tuning.storage import open_storage
 
-        journal = journal_path(settings.storage)
-        if journal is not None and not journal.is_file():
-            return {}  # opening it would leave an empty journal behind
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            study = optuna.load_study(study_name=study_name, storage=open_storage(settings.storage))
+            study = optuna.load_study(study_name=study_name, storage=open_storage(settings.storage, create=False))
             if len(study.directions) != 1:
                 return {}
             complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]

@@ -21,6 +21,7 @@ from reports.build import Report, whole_percent
 from reports.charts import cumulative_chart, psi_chart
 from reports.gather import resolve_runs
 from reports.outcomes import Outcomes, read_outcomes
+from reports.publish import write_files
 from reports.realized import Month, Plan, Realized, realize
 from tracker.errors import TrackerError, UsageError
 from tracker.money import cents_text
@@ -357,8 +358,6 @@ def publish_realized(
     on_refused: Callable[[str], None] | None = None,
 ) -> tuple[str, ...]:
     """Write the three files as a set; log the months as metric steps on the sweep's run; tag the model."""
-    from reports.publish import write_files
-
     written = write_files(
         report, pdf=pdf, html=html, json_path=json_path, paper=paper, on_refused=on_refused,
         template_name="realized.html.j2", attachment="realized.json",

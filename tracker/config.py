@@ -574,17 +574,23 @@ def default_storage(folder: Path | None = None) -> str:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def journal_path(storage: str) -> Path | None:
+    """The Optuna journal file a storage names: any storage given as a path rather than a URL."""
+    return None if "://" in storage else Path(storage)
+
+
 def absolute_storage(storage: str) -> str:
     """A relative SQLite URL or journal path, fixed to the working directory (see absolute_sqlite).
 
     A path to an existing SQLite file becomes its ``sqlite:///`` URL, as optuna-dashboard
     reads such a path, so that every worker opens (and locks) it as the same database.
     """
-    if "://" in storage:
+    journal = journal_path(storage)
+    if journal is None:
         return absolute_sqlite(storage)
     if ":" in storage:  # "sqlite:/x", "postgresql:host": a URL mistyped, not a file to create
         raise ConfigError(f"storage: {storage!r} is neither a URL (scheme://...) nor a journal file's path")
-    path = Path(storage).expanduser().resolve()
+    path = journal.expanduser().resolve()
     if path.is_file():
         with path.open("rb") as handle:
             if handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER:

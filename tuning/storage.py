@@ -28,9 +28,10 @@ import optuna
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 
+from tracker.config import journal_path
 from tracker.errors import ConfigError, TrackerError, UsageError, first_line
 
-__all__ = ["HEARTBEAT_SECONDS", "journal_path", "open_storage", "storage_lock"]
+__all__ = ["HEARTBEAT_SECONDS", "open_storage", "storage_lock"]
 
 # A worker records a heartbeat this often; a trial silent for GRACE_SECONDS is failed.
 HEARTBEAT_SECONDS = 5
@@ -44,15 +45,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def journal_path(url: str) -> Path | None:
-    """The journal file a storage names: any storage given as a path rather than a URL."""
-    return None if "://" in url else Path(url)
+def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``: a journal file's path, any SQLAlchemy URL, or ``grpc://host:port``.
 
-
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``: a journal file's path, any SQLAlchemy URL, or ``grpc://host:port``."""
+    ``create=False`` is for readers: a journal file that is not there is an error, not an
+    empty file left behind.
+    """
     path = journal_path(url)
     if path is not None:
+        if not create and not path.is_file():
+            raise UsageError(f"storage: no Optuna journal file at {path}")
         return _open_journal(path)
     if url.startswith("grpc://"):
         host, _, port = url.removeprefix("grpc://").rstrip("/").partition(":")
