@@ -563,10 +563,9 @@ def load_settings(
     )
 
 
-def default_storage(folder: Path | None = None) -> str:
+def default_storage() -> str:
     """``optuna.journal``, or ``sqlite:///optuna.db`` where only an earlier sweep's SQLite study is."""
-    here = folder or Path.cwd()
-    if not (here / DEFAULT_STORAGE).exists() and (here / LEGACY_STORAGE).is_file():
+    if not Path(DEFAULT_STORAGE).exists() and Path(LEGACY_STORAGE).is_file():
         return f"sqlite:///{LEGACY_STORAGE}"
     return DEFAULT_STORAGE
 
