@@ -37,11 +37,13 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
 
     import pandas as pd
 
-    from tracker.runs import RunStore
-    from tracker.writer import TrialRecorder
+    from tracker.record import Record
+    from tracker.record.writer import TrialRecorder
+    from tracker.record.writes import TrialEnd, TrialStart
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    store = RunStore.open(uri)
+    record = Record.open(uri)
+    store = record.writes
     experiment_id = store.ensure_experiment("bench")
     parent = store.create_sweep_run(
         experiment_id,
@@ -56,7 +58,7 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
     rng = random.Random(3)
     start = time.time() - trials * 2
     for number in range(trials):
-        recorder.start(experiment_id, parent, number, start_time=start + number, tags={"project": "bench"})
+        recorder.start(TrialStart(experiment_id, parent, number, start_time=start + number, tags={"project": "bench"}))
         score = rng.random()
         metrics = {
             f"{part}_{name}": score
@@ -64,14 +66,8 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
             for name in ("accuracy", "precision", "recall", "f1", "roc_auc", "tp", "fp", "fn", "tn")
         }
         metrics.update(duration_seconds=1.0, cost_usd_estimated=0.000064)
-        recorder.finish(
-            number,
-            status="FINISHED",
-            state="COMPLETE",
-            end_time=start + number + 1,
-            params={"n_estimators": rng.randint(20, 200), "max_depth": rng.randint(2, 16)},
-            metrics=metrics,
-        )
+        params = {"n_estimators": rng.randint(20, 200), "max_depth": rng.randint(2, 16)}
+        recorder.finish(number, TrialEnd("FINISHED", "COMPLETE", start + number + 1, params=params, metrics=metrics))
     recorder.flush()
     recorder.close()
     best = max(store.trial_runs(experiment_id, parent), key=lambda t: t.metrics["val_f1"])
@@ -88,7 +84,7 @@ def make_store(folder: Path, trials: int) -> tuple[str, str]:
         )
         for part, i in (("val", 0), ("test", n))
     }
-    store.log_predictions(best.run_id, frames)
+    record.artifacts.log_predictions(best.run_id, frames)
     store.close_sweep_run(parent, status="FINISHED", metrics={}, stop_reason="benchmark", best_run_id=best.run_id)
     return uri, "bench"
 
@@ -132,10 +128,10 @@ def main() -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     import mlflow
 
-    from reports.build import build_report
     from reports.render import render_html, render_pdf, write_atomic
+    from reports.roi_report import build_report
     from tracker.config import load_settings
-    from tracker.runs import RunStore
+    from tracker.record import Record
 
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -164,20 +160,20 @@ def main() -> None:
         )
         start = time.perf_counter()
         settings = load_settings(config)
-        report = build_report(settings, store=RunStore.open(uri))
+        report = build_report(settings, record=Record.open(uri))
         html = render_html(report)
         write_atomic(folder / "report.html", html.encode())
         write_atomic(folder / "report.pdf", render_pdf(html, report))
         report_seconds = time.perf_counter() - start
     print(f"mlflow.search_runs alone ({args.trials + 1:,} runs): {read_seconds:6.2f} s")
-    replicates = report.data["uncertainty"]["replicates"]
+    replicates = report.figures.uncertainty.replicates
     print(f"the whole report (runs, spend, ROI, {replicates:,}-replicate Monte Carlo, charts, HTML, PDF): "
           f"{report_seconds:6.2f} s")  # fmt: skip
     print(f"ratio: {report_seconds / read_seconds:.2f} (goal: at most 2)")
-    h = report.data["headline"]
+    h = report.figures.headline
     print(
-        f"report: NPV {h['npv']} USD, ROI {h['roi_percent']}%, spend {report.data['spend']['total']} USD over "
-        f"{len(report.data['spend']['by_period'])} days"
+        f"report: NPV {h.npv} USD, ROI {h.roi_percent}%, spend {report.figures.spend.total} USD over "
+        f"{len(report.figures.spend.by_period)} days"
     )
 
 

@@ -61,7 +61,7 @@ def _objective_config() -> Any:
 
 
 class NullRunStore:
-    """A ``tracker.runs.RunRecord`` that writes nothing: the untracked side of the comparison."""
+    """A ``tracker.record.writes.RunRecord`` that writes nothing: the untracked side of the comparison."""
 
     tracking_uri = "none"
 
@@ -83,10 +83,10 @@ class NullRunStore:
     def close_sweep_run(self, run_id: str, **fields: Any) -> None:
         return None
 
-    def start_trial_run(self, *args: Any, **kwargs: Any) -> str:
+    def start_trial_run(self, start: Any) -> str:
         return "run"
 
-    def finish_trial_run(self, run_id: str, **fields: Any) -> None:
+    def finish_trial_run(self, run_id: str, end: Any) -> None:
         return None
 
     def mark_run(self, run_id: str, **fields: Any) -> None:
@@ -97,12 +97,12 @@ class NullRunStore:
 
 
 class NullRecorder:
-    """A ``tracker.writer.TrialWriter`` that writes nothing."""
+    """A ``tracker.record.writer.TrialWriter`` that writes nothing."""
 
-    def start(self, *args: Any, **kwargs: Any) -> None:
+    def start(self, start: Any) -> None:
         return None
 
-    def finish(self, number: int, **fields: Any) -> None:
+    def finish(self, number: int, end: Any) -> None:
         return None
 
     def flush(self) -> None:
@@ -146,8 +146,8 @@ def run_callback_side(folder: Path, template: Path, trials: int, *, tracked: boo
 
 def run_tracker_side(folder: Path, template: Path, trials: int, *, tracked: bool) -> float:
     from tracker.config import load_settings
-    from tracker.runs import RunStore
-    from tracker.writer import TrialRecorder
+    from tracker.record import Record
+    from tracker.record.writer import TrialRecorder
     from tuning.loop import work
     from tuning.setup import open_sweep
 
@@ -164,7 +164,7 @@ def run_tracker_side(folder: Path, template: Path, trials: int, *, tracked: bool
         }
     )
     start = time.perf_counter()
-    record = RunStore.open(uri) if tracked else NullRunStore()
+    record = Record.open(uri).writes if tracked else NullRunStore()
     recorder = TrialRecorder(uri) if tracked else NullRecorder()
     sweep = open_sweep(settings, hourly_usd=Decimal("0.23"), worker_index=0, record=record, recorder=recorder)
     work(sweep, lambda event: None, started=time.monotonic())

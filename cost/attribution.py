@@ -9,11 +9,10 @@ from typing import Any
 from cost.table import SpendTable
 from tracker.errors import UsageError
 from tracker.money import split_by_weight
-from tracker.runs import RunStore
+from tracker.record import Record
+from tracker.record.layout import METRIC_COST_BILLED
 
 __all__ = ["Attribution", "attribute_spend"]
-
-METRIC = "cost_usd_billed"
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class Attribution:
     experiment: str
     total: Decimal
     parts: tuple[tuple[str, int, Decimal], ...]  # (run_id, trial number, amount)
-    metric: str = METRIC
+    metric: str = METRIC_COST_BILLED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,21 +31,23 @@ class Attribution:
         }
 
 
-def attribute_spend(table: SpendTable, store: RunStore, experiment: str) -> Attribution:
+def attribute_spend(table: SpendTable, record: Record, experiment: str) -> Attribution:
     """Log each trial run's share of the total as ``cost_usd_billed``; the shares sum to the cent."""
     if table.currency != "USD":
-        raise UsageError(f"--attribute-to logs {METRIC}, but the spend is in {table.currency}")
-    experiment_id = store.experiment_id(experiment)
+        raise UsageError(f"cost attribution logs {METRIC_COST_BILLED}, but the spend is in {table.currency}")
+    experiment_id = record.reads.experiment_id(experiment)
     runs = [
         run
-        for parent in store.sweep_runs(experiment_id)
-        for run in store.trial_runs(experiment_id, parent.run_id)
+        for parent in record.reads.sweep_runs(experiment_id)
+        for run in record.reads.trial_runs(experiment_id, parent.run_id)
         if run.duration_seconds is not None
     ]
     if not runs:
         raise UsageError(f"experiment {experiment!r} has no finished trial runs to attribute the spend to")
     weights = [Decimal(str(run.duration_seconds)) for run in runs]
     amounts = split_by_weight(table.total, weights)
-    store.log_values(METRIC, {run.run_id: float(amount) for run, amount in zip(runs, amounts, strict=True)})
+    record.artifacts.log_values(
+        METRIC_COST_BILLED, {run.run_id: float(amount) for run, amount in zip(runs, amounts, strict=True)}
+    )
     parts = tuple((run.run_id, run.number, amount) for run, amount in zip(runs, amounts, strict=True))
     return Attribution(experiment, sum(amounts, Decimal(0)), parts)

@@ -14,7 +14,8 @@ from cost.periods import bucket, validate_range
 from cost.table import SpendFilter, SpendRow, SpendTable, merge_rows
 from tracker.errors import UsageError
 from tracker.money import estimated_cost
-from tracker.runs import RunStore
+from tracker.record import layout
+from tracker.record.reads import RunReader
 
 __all__ = ["SERVICE", "EstimateSource"]
 
@@ -26,7 +27,7 @@ class EstimateSource:
 
     name = "estimate"
 
-    def __init__(self, store: RunStore, *, hourly_usd: Decimal, describe_price: str = "") -> None:
+    def __init__(self, store: RunReader, *, hourly_usd: Decimal, describe_price: str = "") -> None:
         self.store = store
         self.hourly_usd = hourly_usd
         self.describe_price = describe_price
@@ -40,7 +41,7 @@ class EstimateSource:
         counted = 0
         prices: set[str] = set()
         for parent in self.store.sweep_runs(experiment_id):
-            hourly = _price(parent.params.get("hourly_usd"), self.hourly_usd)
+            hourly = _price(parent.params.get(layout.PARAM_HOURLY_USD), self.hourly_usd)
             prices.add(str(hourly))
             for run in self.store.trial_runs(experiment_id, parent.run_id):
                 if any(run.tags.get(key) != value for key, value in spend_filter.tags):
@@ -52,7 +53,7 @@ class EstimateSource:
                     continue
                 if spend_filter.end is not None and day > spend_filter.end:
                     continue
-                seconds = run.metrics.get("duration_seconds")
+                seconds = run.metrics.get(layout.METRIC_DURATION)
                 if seconds is None:
                     if run.end_time is None:
                         continue

@@ -11,7 +11,7 @@ from tracker.config import Settings
 from tracker.errors import UsageError
 
 if TYPE_CHECKING:
-    from tracker.runs import RunStore
+    from tracker.record.reads import RunReader
 
 __all__ = ["fetch_spend", "spend_filter"]
 
@@ -31,7 +31,7 @@ def spend_filter(settings: Settings) -> SpendFilter:
 
 
 def fetch_spend(
-    settings: Settings, *, refresh: bool = False, check_tags: bool = True, store: RunStore | None = None
+    settings: Settings, *, refresh: bool = False, check_tags: bool = True, store: RunReader | None = None
 ) -> SpendTable:
     """The spend the settings describe, from the configured source.
 
@@ -56,9 +56,10 @@ def fetch_spend(
     compute = settings.compute
     hourly = compute_hourly_price(compute)
     if store is None:
-        from tracker.runs import RunStore
+        from tracker.record._client import open_client
+        from tracker.record.reads import RunReader
 
-        store = RunStore.open(settings.tracking_uri)
+        store = RunReader(open_client(settings.tracking_uri))
     spend = dataclasses.replace(spend, metric="estimate from trial durations")
     return EstimateSource(
         store, hourly_usd=hourly, describe_price=f"{compute.instance_count} x {compute.instance_type}"

@@ -9,12 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Published", "Report", "build_report", "publish_report"]
+__all__ = [
+    "Published",
+    "RealizedReport",
+    "RoiReport",
+    "build_realized",
+    "build_report",
+    "publish_realized",
+    "publish_report",
+]
 
 _WHERE = {
     "Published": "reports.publish",
-    "Report": "reports.build",
-    "build_report": "reports.build",
+    "RealizedReport": "reports.realized_report",
+    "RoiReport": "reports.roi_report",
+    "build_realized": "reports.realized_report",
+    "build_report": "reports.roi_report",
+    "publish_realized": "reports.realized_report",
     "publish_report": "reports.publish",
 }
 

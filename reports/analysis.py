@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reports import roi
+from reports.figures import QualityRow, score
 from reports.simulation import (
     Scored,
     Uncertainty,
@@ -24,42 +25,18 @@ from reports.simulation import (
 )
 from tracker.config import Estimate, likely
 from tracker.errors import ConfigError, TrackerError
-from tracker.metrics import classification_metrics, regression_metrics
+from tracker.metrics import EXPECTED_VALUE, classification_metrics, regression_metrics
 from tracker.money import cents_text
+from tracker.record.layout import val_metric
 
 if TYPE_CHECKING:
     from reports.gather import Evidence
     from tracker.config import RoiConfig, Settings
 
-__all__ = ["Analysis", "Decision", "Headline", "analyse"]
+__all__ = ["Analysis", "Decision", "analyse", "basis", "estimated_alongside"]
 
 # Billed and estimated spend further apart than this are worth a word on page 1.
 SPEND_MISMATCH = Decimal(10)
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The figures page 1 and the command line lead with."""
-
-    currency: str
-    recommendation: str
-    reason: str
-    npv: Decimal
-    npv_p10: Decimal
-    npv_p90: Decimal
-    net_benefit: Decimal
-    roi: Decimal | None
-    roi_p10: Decimal | None
-    roi_p90: Decimal | None
-    roi_reason: str | None
-    probability_npv_positive: Decimal
-    monthly_benefit: Decimal
-    development_cost: Decimal | None
-    spend_basis: str  # "billed" or "estimated"
-    payback_months: Decimal | None
-    payback_reason: str | None
-    horizon_months: int
-    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -76,18 +53,27 @@ class Decision:
 
 @dataclass(frozen=True)
 class Analysis:
+    """What the evidence says: the value at the likely assumptions, its spread, and the verdict."""
+
     assumptions: roi.Assumptions
     result: roi.Valuation
     uncertainty: Uncertainty
     sensitivity: list[roi.Sensitivity]
-    headline: Headline
     decision: Decision | None
-    quality: list[dict[str, Any]]
+    quality: tuple[QualityRow, ...]
     words: list[str]
     notes: tuple[str, ...]
+    recommendation: str
+    reason: str
+    # What a finance reader must see on page 1 before trusting the figures.
+    warnings: tuple[str, ...]
+    spend_basis: str  # "billed" or "estimated"
+    # Each ranged assumption's label, by its name.
+    range_labels: dict[str, str]
 
 
 def analyse(evidence: Evidence, settings: Settings) -> Analysis:
+    """The value model applied to the evidence: value, uncertainty, sensitivity, quality and the verdict."""
     a = assumptions(settings, evidence)
     if evidence.task == "classification":
         result, uncertainty, sens, decision, quality, words = _classify(evidence, a, settings)
@@ -96,28 +82,21 @@ def analyse(evidence: Evidence, settings: Settings) -> Analysis:
         decision = None
     notes = _notes(evidence, a, settings, decision)
     decision_text, reason = roi.recommend(result, uncertainty.probability_npv_positive, uncertainty.replicates)
-    headline = Headline(
-        currency=a.currency,
+    return Analysis(
+        assumptions=a,
+        result=result,
+        uncertainty=uncertainty,
+        sensitivity=sens,
+        decision=decision,
+        quality=quality,
+        words=words,
+        notes=notes,
         recommendation=decision_text,
         reason=reason,
-        npv=result.npv,
-        npv_p10=uncertainty.npv_p10,
-        npv_p90=uncertainty.npv_p90,
-        net_benefit=result.net_benefit,
-        roi=result.roi,
-        roi_p10=uncertainty.roi_p10,
-        roi_p90=uncertainty.roi_p90,
-        roi_reason=result.roi_reason,
-        probability_npv_positive=uncertainty.probability_npv_positive,
-        monthly_benefit=result.monthly_benefit,
-        development_cost=result.development_cost,
-        spend_basis=basis(evidence),
-        payback_months=result.payback_months,
-        payback_reason=result.payback_reason,
-        horizon_months=a.horizon_months,
         warnings=_warnings(evidence, a, settings),
+        spend_basis=basis(evidence),
+        range_labels={name: label for name, label, _ in roi.numeric_assumptions(a)},
     )
-    return Analysis(a, result, uncertainty, sens, headline, decision, quality, words, notes)
 
 
 # -- the assumptions -------------------------------------------------------------------------------
@@ -225,7 +204,7 @@ def estimated_alongside(evidence: Evidence) -> Decimal | None:
     """The sweep's own estimate from trial durations, to set beside billed spend; None for an estimate."""
     if evidence.spend.source == "estimate" or not evidence.trials:
         return None
-    return sum((Decimal(str(t.metrics.get("cost_usd_estimated", 0.0))) for t in evidence.trials), Decimal(0))
+    return sum((Decimal(str(t.cost_estimated)) for t in evidence.trials), Decimal(0))
 
 
 def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision: Decision | None) -> tuple[str, ...]:
@@ -236,7 +215,7 @@ def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision:
             f"Production is assumed to have the test set's positive rate ({decision.test_positive_rate:.1%}); "
             "set roi.production_positive_rate to correct it."
         )
-    if evidence.metric_key == "val_expected_value":
+    if evidence.metric_key == val_metric(EXPECTED_VALUE):
         out.append(
             "The sweep optimised this money directly: objective.metric expected_value, the expected value per "
             "prediction on validation, each trial at its own best threshold."
@@ -257,7 +236,7 @@ def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision:
 
 def _classify(
     evidence: Evidence, a: roi.Assumptions, settings: Settings
-) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], Decision, list[dict[str, Any]], list[str]]:
+) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], Decision, tuple[QualityRow, ...], list[str]]:
     test = Scored.of(evidence.test["y_true"], evidence.test["y_score"])
     val = Scored.of(evidence.val["y_true"], evidence.val["y_score"])
     threshold = best_threshold(val, a)
@@ -307,7 +286,7 @@ def _classify(
 
 def _regress(
     evidence: Evidence, a: roi.Assumptions, settings: Settings
-) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], list[dict[str, Any]], list[str]]:
+) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], tuple[QualityRow, ...], list[str]]:
     y_true = [float(v) for v in evidence.test["y_true"]]
     y_pred = [float(v) for v in evidence.test["y_pred"]]
     if evidence.baseline is None:
@@ -354,24 +333,13 @@ DEFINITIONS = {
 
 def _quality_rows(
     test: dict[str, float], val: dict[str, float], baseline: dict[str, float], task: str
-) -> list[dict[str, Any]]:
+) -> tuple[QualityRow, ...]:
     names = (
         ["accuracy", "precision", "recall", "f1", "roc_auc"]
         if task == "classification"
         else ["mse", "rmse", "mae", "r2"]
     )
-    return [
-        {
-            "metric": name,
-            "definition": DEFINITIONS[name],
-            "test": fmt(test.get(name)),
-            "validation": fmt(val.get(name)),
-            "baseline": fmt(baseline.get(name)),
-        }
+    return tuple(
+        QualityRow(name, DEFINITIONS[name], score(test.get(name)), score(val.get(name)), score(baseline.get(name)))
         for name in names
-    ]
-
-
-def fmt(value: float | None) -> str | None:
-    """A quality metric for a table: four places."""
-    return None if value is None else f"{value:.4f}"
+    )

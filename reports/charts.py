@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -17,36 +18,39 @@ _WARN = "#c0504d"
 _salt = itertools.count()
 
 
-def _figure(width: float, height: float) -> tuple[Any, Any]:
+_STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.edgecolor": _MUTED,
+    "axes.labelcolor": _INK,
+    "xtick.color": _INK,
+    "ytick.color": _INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "none",
+}
+
+
+@contextmanager
+def _chart(width: float, height: float) -> Iterator[tuple[Any, Any]]:
+    """A figure and its axes in our style, drawn and saved inside; the caller's matplotlib is left as it was.
+
+    A ``Figure`` of its own, not pyplot's: no global figure manager, no backend switched,
+    and the style lives in an ``rc_context`` that ends with the chart.
+    """
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "font.family": "DejaVu Sans",
-            "font.size": 8,
-            "axes.edgecolor": _MUTED,
-            "axes.labelcolor": _INK,
-            "xtick.color": _INK,
-            "ytick.color": _INK,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            # Each chart's element ids differ, so several SVGs can share one page.
-            "svg.hashsalt": f"chart-{next(_salt)}",
-            "svg.fonttype": "none",
-        }
-    )
-    return plt.subplots(figsize=(width, height))
+    # Each chart's element ids differ, so several SVGs can share one page.
+    style: Any = {**_STYLE, "svg.hashsalt": f"chart-{next(_salt)}"}
+    with matplotlib.rc_context(style):
+        fig = Figure(figsize=(width, height))
+        yield fig, fig.subplots()
 
 
 def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=150)
-    plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -55,30 +59,32 @@ def progress_chart(
     xs: Sequence[float], values: Sequence[float | None], *, maximize: bool, xlabel: str, ylabel: str
 ) -> str:
     """Each trial's value as a dot, and the best so far as a step line."""
-    fig, ax = _figure(6.4, 2.1)
-    points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
-    if points:
-        # Thousands of dots as vector paths make a PDF slow to draw and to open: past a few
-        # hundred, the dots (only) become one embedded bitmap inside the SVG.
-        ax.scatter(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            s=9,
-            color=_MUTED,
-            label="trial",
-            zorder=2,
-            rasterized=len(points) > 300,
-        )
-        best: list[float] = []
-        current: float | None = None
-        for _, value in points:
-            current = value if current is None else (max(current, value) if maximize else min(current, value))
-            best.append(current)
-        ax.step([p[0] for p in points], best, where="post", color=_ACCENT, linewidth=1.6, label="best so far", zorder=3)
-        ax.legend(frameon=False, loc="lower right" if maximize else "upper right")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    return _svg(fig)
+    with _chart(6.4, 2.1) as (fig, ax):
+        points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+        if points:
+            # Thousands of dots as vector paths make a PDF slow to draw and to open: past a few
+            # hundred, the dots (only) become one embedded bitmap inside the SVG.
+            ax.scatter(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                s=9,
+                color=_MUTED,
+                label="trial",
+                zorder=2,
+                rasterized=len(points) > 300,
+            )
+            best: list[float] = []
+            current: float | None = None
+            for _, value in points:
+                current = value if current is None else (max(current, value) if maximize else min(current, value))
+                best.append(current)
+            ax.step(
+                [p[0] for p in points], best, where="post", color=_ACCENT, linewidth=1.6, label="best so far", zorder=3
+            )
+            ax.legend(frameon=False, loc="lower right" if maximize else "upper right")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        return _svg(fig)
 
 
 def tornado_chart(
@@ -86,43 +92,43 @@ def tornado_chart(
 ) -> str:
     """Bars from the figure at -20% to the figure at +20% of each assumption, widest on top."""
     usable = [(name, float(low), float(high)) for name, low, high in rows if low is not None and high is not None]
-    fig, ax = _figure(6.4, 0.35 * max(len(usable), 2) + 0.8)
-    mid = float(centre) if centre is not None else 0.0
-    for index, (_name, low, high) in enumerate(reversed(usable)):
-        ax.barh(index, low - mid, left=mid, color=_WARN if low < mid else _ACCENT, height=0.6)
-        ax.barh(index, high - mid, left=mid, color=_ACCENT if high > mid else _WARN, height=0.6)
-    ax.axvline(mid, color=_INK, linewidth=0.8)
-    ax.set_yticks(range(len(usable)), [name for name, _, _ in reversed(usable)])
-    ax.set_xlabel(xlabel)
-    return _svg(fig)
+    with _chart(6.4, 0.35 * max(len(usable), 2) + 0.8) as (fig, ax):
+        mid = float(centre) if centre is not None else 0.0
+        for index, (_name, low, high) in enumerate(reversed(usable)):
+            ax.barh(index, low - mid, left=mid, color=_WARN if low < mid else _ACCENT, height=0.6)
+            ax.barh(index, high - mid, left=mid, color=_ACCENT if high > mid else _WARN, height=0.6)
+        ax.axvline(mid, color=_INK, linewidth=0.8)
+        ax.set_yticks(range(len(usable)), [name for name, _, _ in reversed(usable)])
+        ax.set_xlabel(xlabel)
+        return _svg(fig)
 
 
 def cumulative_chart(
     months: Sequence[str], planned: Sequence[Decimal], realized: Sequence[Decimal | None], *, ylabel: str
 ) -> str:
     """Cumulative planned and realized net benefit by month; realized stops where labels stop."""
-    fig, ax = _figure(6.4, 2.4)
-    x = list(range(len(months)))
-    ax.plot(x, [float(v) for v in planned], color=_MUTED, linewidth=1.6, linestyle="--", label="plan")
-    known = [(i, float(v)) for i, v in zip(x, realized, strict=True) if v is not None]
-    if known:
-        xs, ys = [i for i, _ in known], [v for _, v in known]
-        ax.plot(xs, ys, color=_ACCENT, linewidth=1.8, marker="o", label="realized")
-    ax.axhline(0, color=_INK, linewidth=0.6)
-    ax.set_xticks(x, months, rotation=0)
-    ax.set_ylabel(ylabel)
-    ax.legend(frameon=False, loc="upper left")
-    return _svg(fig)
+    with _chart(6.4, 2.4) as (fig, ax):
+        x = list(range(len(months)))
+        ax.plot(x, [float(v) for v in planned], color=_MUTED, linewidth=1.6, linestyle="--", label="plan")
+        known = [(i, float(v)) for i, v in zip(x, realized, strict=True) if v is not None]
+        if known:
+            xs, ys = [i for i, _ in known], [v for _, v in known]
+            ax.plot(xs, ys, color=_ACCENT, linewidth=1.8, marker="o", label="realized")
+        ax.axhline(0, color=_INK, linewidth=0.6)
+        ax.set_xticks(x, months, rotation=0)
+        ax.set_ylabel(ylabel)
+        ax.legend(frameon=False, loc="upper left")
+        return _svg(fig)
 
 
 def psi_chart(months: Sequence[str], values: Sequence[float]) -> str:
     """PSI of the production scores by month, with the usual 0.1 and 0.25 lines."""
-    fig, ax = _figure(6.4, 2.0)
-    x = list(range(len(months)))
-    colours = [_WARN if v > 0.25 else (_MUTED if v >= 0.1 else _ACCENT) for v in values]
-    ax.bar(x, list(values), color=colours, width=0.6)
-    for level in (0.1, 0.25):
-        ax.axhline(level, color=_INK, linewidth=0.6, linestyle=":")
-    ax.set_xticks(x, months)
-    ax.set_ylabel("PSI")
-    return _svg(fig)
+    with _chart(6.4, 2.0) as (fig, ax):
+        x = list(range(len(months)))
+        colours = [_WARN if v > 0.25 else (_MUTED if v >= 0.1 else _ACCENT) for v in values]
+        ax.bar(x, list(values), color=colours, width=0.6)
+        for level in (0.1, 0.25):
+            ax.axhline(level, color=_INK, linewidth=0.6, linestyle=":")
+        ax.set_xticks(x, months)
+        ax.set_ylabel("PSI")
+        return _svg(fig)

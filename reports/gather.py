@@ -12,13 +12,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from tracker.errors import TrackerError, UsageError
-from tracker.runs import CHAMPION_ALIAS, RunStore, SweepRun, TrialRun
+from tracker.record.layout import CHAMPION_ALIAS, val_metric
+from tracker.record.reads import RunReader, SweepRun, TrialRun
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cost.table import SpendTable
     from tracker.config import Settings
+    from tracker.record import Record
 
 __all__ = ["Evidence", "RunningCost", "SpendWindow", "gather", "resolve_runs"]
 
@@ -74,7 +76,7 @@ class Evidence:
 
 
 def gather(
-    store: RunStore,
+    record: Record,
     settings: Settings,
     run_id: str | None,
     spend: SpendTable | None,
@@ -82,15 +84,17 @@ def gather(
     refresh: bool,
     check_tags: bool,
 ) -> Evidence:
-    parent, best, experiment_id = resolve_runs(store, settings, run_id)
-    trials = tuple(store.trial_runs(experiment_id, parent.run_id)) if parent is not None else ()
+    """Everything the report needs, read once: the runs, the champion's predictions, the spend."""
+    reads = record.reads
+    parent, best, experiment_id = resolve_runs(reads, settings, run_id)
+    trials = tuple(reads.trial_runs(experiment_id, parent.run_id)) if parent is not None else ()
     metric_key = (parent.metric_key if parent is not None else None) or _guess_metric(best.metrics)
     if metric_key not in best.metrics:
         raise TrackerError(
             f"the objective metric {metric_key} is missing from run {best.run_id}; was the sweep interrupted?"
         )
-    test = store.load_predictions(best.run_id, "test")
-    val = store.load_predictions(best.run_id, "val")
+    test = record.artifacts.load_predictions(best.run_id, "test")
+    val = record.artifacts.load_predictions(best.run_id, "val")
     if test is None or val is None:
         raise TrackerError(
             f"run {best.run_id} has no predictions/test.parquet and predictions/val.parquet; the report needs the "
@@ -107,11 +111,11 @@ def gather(
     if spend is None:
         from cost.service import fetch_spend
 
-        spend = fetch_spend(dated, refresh=refresh, check_tags=check_tags, store=store)
+        spend = fetch_spend(dated, refresh=refresh, check_tags=check_tags, store=reads)
     if spend.rows and spend.currency != settings.roi.currency:
         raise UsageError(
             f"roi.currency is {settings.roi.currency} but the spend is in {spend.currency}; "
-            "set roi.currency to match, or choose the spend with --currency"
+            f"set roi.currency to {spend.currency} to match, or read a bill kept in {settings.roi.currency}"
         )
     running = _running_cost(dated, window, refresh=refresh) if settings.roi.running_cost_from else None
     return Evidence(
@@ -124,12 +128,12 @@ def gather(
         task=task,
         test=test,
         val=val,
-        baseline=_baseline_predictions(store, settings, test),
+        baseline=_baseline_predictions(record, settings, test),
         spend=spend,
         window=window,
         running=running,
         importances=_importances(settings, parent.study if parent is not None else None),
-        tracking_uri=store.tracking_uri,
+        tracking_uri=record.tracking_uri,
     )
 
 
@@ -191,7 +195,7 @@ def _whole_months(start: date, end: date) -> list[str]:
 # -- the runs ------------------------------------------------------------------------------------
 
 
-def resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tuple[SweepRun | None, TrialRun, str]:
+def resolve_runs(store: RunReader, settings: Settings, run_id: str | None) -> tuple[SweepRun | None, TrialRun, str]:
     """(the sweep's parent run, the run reported, the experiment), from ``--run`` or the latest sweep."""
     if run_id is not None:
         run = store.run(run_id)
@@ -204,7 +208,7 @@ def resolve_runs(store: RunStore, settings: Settings, run_id: str | None) -> tup
     return parent, _best_of(store, parent), experiment_id
 
 
-def _best_of(store: RunStore, parent: SweepRun) -> TrialRun:
+def _best_of(store: RunReader, parent: SweepRun) -> TrialRun:
     if parent.best_run_id:
         best = store.run(parent.best_run_id)
         if isinstance(best, TrialRun):
@@ -218,13 +222,13 @@ def _best_of(store: RunStore, parent: SweepRun) -> TrialRun:
 
 
 def _guess_metric(metrics: dict[str, float]) -> str:
-    for key in ("val_f1", "val_roc_auc", "val_rmse"):
+    for key in map(val_metric, ("f1", "roc_auc", "rmse")):
         if key in metrics:
             return key
     raise TrackerError("the run records no objective metric (val_<metric>); was it made by `tracker sweep`?")
 
 
-def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFrame) -> pd.DataFrame | None:
+def _baseline_predictions(record: Record, settings: Settings, test: pd.DataFrame) -> pd.DataFrame | None:
     """The baseline's test predictions, or None for ``no_model``."""
     baseline = settings.roi.baseline
     if baseline == "no_model":
@@ -232,13 +236,13 @@ def _baseline_predictions(store: RunStore, settings: Settings, test: pd.DataFram
     kind, value = next(iter(baseline.items()))
     if kind == "model":
         name, _, alias = value.partition("@")
-        run_id = store.champion_run_id(name, alias or CHAMPION_ALIAS)
+        run_id = record.reads.champion_run_id(name, alias or CHAMPION_ALIAS)
         if run_id is None:
-            raise UsageError(f"roi.baseline: no registered model {value!r} (NAME@alias) in {store.tracking_uri}")
+            raise UsageError(f"roi.baseline: no registered model {value!r} (NAME@alias) in {record.tracking_uri}")
     else:
         run_id = value
-        store.run(run_id)  # a clear error when there is no such run
-    frame = store.load_predictions(run_id, "test")
+        record.reads.run(run_id)  # a clear error when there is no such run
+    frame = record.artifacts.load_predictions(run_id, "test")
     if frame is None:
         raise UsageError(f"roi.baseline: run {run_id} has no predictions/test.parquet")
     if len(frame) != len(test) or not (frame["y_true"].to_numpy() == test["y_true"].to_numpy()).all():

@@ -15,12 +15,31 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from reports.build import Report
+from reports.figures import RealizedFigures, RoiFigures
 from tracker.errors import TrackerError
 
-__all__ = ["render_html", "render_pdf", "write_atomic", "write_set_atomic"]
+__all__ = ["Renderable", "figures_json", "render_html", "render_pdf", "write_atomic", "write_set_atomic"]
+
+
+class Renderable(Protocol):
+    """A report as the renderer takes it: its figures, its charts, the template and the attachment's name."""
+
+    @property
+    def figures(self) -> RoiFigures | RealizedFigures: ...
+
+    @property
+    def charts(self) -> dict[str, str]: ...
+
+    template: ClassVar[str]
+    attachment: ClassVar[str]
+
+
+def figures_json(report: Renderable) -> bytes:
+    """The report's figures as its JSON file holds them (and the PDF carries them)."""
+    return json.dumps(report.figures.to_json(), indent=2).encode()
+
 
 PAPER = {"a4": "A4", "letter": "Letter"}
 
@@ -92,24 +111,28 @@ def _environment() -> Any:
     env.filters["label"] = lambda name: str(name).replace("_", " ")
     # A rate as a percent for reading ("0.10" -> "10%"); the JSON keeps the exact rate.
     env.filters["percent"] = lambda rate: f"{float(rate) * 100:g}%"
+    # A figure that may be undefined (None), with what to show then; a zero is still shown as zero.
+    env.filters["or_else"] = lambda value, text: text if value is None else value
     return env
 
 
-def render_html(report: Report, *, paper: str = "a4", template_name: str = "report.html.j2") -> str:
+def render_html(report: Renderable, *, paper: str = "a4") -> str:
+    """The report's HTML page: its template filled with its figures and charts, the stylesheet inline."""
     import yaml
     from markupsafe import Markup
 
     env = _environment()
     css = env.loader.get_source(env, "report.css")[0]
-    template = env.get_template(template_name)
+    template = env.get_template(report.template)
+    figures = report.figures
     return template.render(
-        r=report.data,
-        h=report.data["headline"],
+        r=figures,
+        h=figures.headline,
         # The charts are our own SVG, drawn from numbers: the only markup not escaped.
         charts={name: Markup(svg) for name, svg in report.charts.items()},
         css=Markup(css.replace("__PAPER__", PAPER[paper])),
-        config_yaml=yaml.safe_dump(report.data["provenance"]["config"], sort_keys=False, allow_unicode=True),
-        figures_json=json.dumps(report.data, indent=2),
+        config_yaml=yaml.safe_dump(figures.provenance.config, sort_keys=False, allow_unicode=True),
+        figures_json=figures_json(report).decode(),
     )
 
 
@@ -133,17 +156,17 @@ class _OnlyErrors(logging.Filter):
         return record.levelno >= logging.ERROR
 
 
-def render_pdf(
-    html: str, report: Report, *, on_refused: Callable[[str], None] | None = None, attachment: str = "roi.json"
-) -> bytes:
-    """The PDF of ``html``, with the report's figures attached (as ``roi.json`` unless named)."""
+def render_pdf(html: str, report: Renderable, *, on_refused: Callable[[str], None] | None = None) -> bytes:
+    """The PDF of ``html``, with the report's figures attached under the report's attachment name."""
     from weasyprint import HTML, Attachment
 
     refused: list[str] = []
     fetcher = _fetcher(refused)
-    figures = json.dumps(report.data, indent=2).encode()
     attached = Attachment(
-        string=figures, name=attachment, description="Every figure in this report", url_fetcher=fetcher
+        string=figures_json(report),
+        name=report.attachment,
+        description="Every figure in this report",
+        url_fetcher=fetcher,
     )
     # WeasyPrint logs each refused URL as a warning; they are reported once, below. The
     # filter is taken off again: the application's logging is the application's.

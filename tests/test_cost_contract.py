@@ -17,7 +17,7 @@ from cost.estimate import EstimateSource
 from cost.explorer import CostExplorerSource
 from cost.table import SpendFilter, SpendTable
 from tests import billing_files as bf
-from tracker.runs import RunStore
+from tracker.record import Record
 
 OCTOBER = SpendFilter(tags=(("project", "churn"),), start=date(2026, 10, 1), end=date(2026, 10, 31))
 
@@ -46,7 +46,7 @@ def _billing(workdir: Path, _invoke) -> SpendTable:
 def _estimate(workdir: Path, invoke) -> SpendTable:
     (workdir / "tags.yaml").write_text("tags: {project: churn}\n")
     assert invoke("sweep", "--config", "tags.yaml", "--trials", "2", "--quiet").exit_code == 0
-    store = RunStore.open(f"sqlite:///{workdir / 'mlflow.db'}")
+    store = Record.open(f"sqlite:///{workdir / 'mlflow.db'}").reads
     today = date.today()
     spend = dataclasses.replace(OCTOBER, start=today, end=today, experiment="tracker-demo")
     return EstimateSource(store, hourly_usd=Decimal("0.23")).fetch(spend)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from reports.outcomes import MonthOutcomes
-from reports.realized import Plan, psi, realize, wilson
+from reports.plan_vs_actual import Plan, psi, realize, wilson
 from tests.helpers import client, copy_store, parent_runs, swept_template
 from tracker.value import Confusion, OutcomeValues
 

@@ -138,10 +138,23 @@ def test_html_and_pdf_show_injected_markup_as_text(workdir: Path, invoke) -> Non
 
 
 def test_the_pdf_renderer_fetches_nothing_from_outside(tmp_path: Path) -> None:
-    from reports.build import Report
+    from dataclasses import dataclass
+
+    from reports.figures import Figures
     from reports.render import render_pdf
 
-    report = Report({"headline": {}}, {}, None)
+    @dataclass(frozen=True)
+    class Blank(Figures):
+        schema: str = "blank"
+
+    @dataclass(frozen=True)
+    class Page:
+        figures: Blank
+        charts: dict[str, str]
+        template = "report.html.j2"
+        attachment = "roi.json"
+
+    report = Page(Blank(), {})
     html = (
         '<p>x</p><img src="file:///etc/hostname"><img src="http://127.0.0.1:9/x.png">'
         '<link rel="stylesheet" href="file:///etc/passwd">'

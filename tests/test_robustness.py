@@ -130,9 +130,9 @@ def test_a_study_name_with_a_quote_keeps_one_parent_run(workdir: Path, invoke) -
 
 
 def test_the_record_finds_a_study_whatever_its_name_holds(workdir: Path) -> None:
-    from tracker.runs import RunStore
+    from tracker.record import Record
 
-    store = RunStore.open(f"sqlite:///{workdir / 'mlflow.db'}")
+    store = Record.open(f"sqlite:///{workdir / 'mlflow.db'}").writes
     experiment = store.ensure_experiment("names")
     names = ["it's", 'say "hi"', "back`tick", "both ' and \"", "plain"]
     made = {name: store.create_sweep_run(experiment, name, params={}, tags={}) for name in names}

@@ -7,7 +7,9 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.runs import RunStore, TrialRun
+from tracker.record import layout
+from tracker.record._client import open_client
+from tracker.record.reads import RunReader, TrialRun
 from tracker.urls import DEFAULT_UI, compare_link, runs_table_link, ui_base
 
 __all__ = ["RunTable", "UiLinks", "compare_latest_sweep", "ui_links"]
@@ -73,10 +75,10 @@ def _cell(value: Any) -> str:
 
 
 def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None = None) -> RunTable:
-    store = RunStore.open(tracking_uri)
+    store = RunReader(open_client(tracking_uri))
     experiment_id = store.experiment_id(experiment)
     parent = store.latest_sweep_run(experiment_id)
-    metric_key = parent.metric_key or "val_score"
+    metric_key = parent.metric_key or layout.val_metric("score")
     direction = parent.direction
     pareto = set(parent.pareto_trials)
     trials = store.trial_runs(experiment_id, parent.run_id)
@@ -93,8 +95,8 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
     if top is not None:
         trials = trials[:top]
     param_names = sorted({name for run in trials for name in run.params})
-    test_key = "test_" + metric_key.removeprefix("val_")
-    columns = ["trial", "state", metric_key, test_key, "duration_s", "cost_usd_estimated"]
+    test_key = layout.test_twin(metric_key)
+    columns = ["trial", "state", metric_key, test_key, "duration_s", layout.METRIC_COST_ESTIMATED]
     if pareto:
         columns.append("pareto")
     columns += [*param_names, "run_id"]
@@ -106,7 +108,7 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
             metric_key: run.metrics.get(metric_key),
             test_key: run.metrics.get(test_key),
             "duration_s": None if run.duration_seconds is None else round(run.duration_seconds, 3),
-            "cost_usd_estimated": run.metrics.get("cost_usd_estimated"),
+            layout.METRIC_COST_ESTIMATED: run.metrics.get(layout.METRIC_COST_ESTIMATED),
         }
         if pareto:
             row["pareto"] = "yes" if run.number in pareto else ""

@@ -6,12 +6,14 @@ import contextlib
 import io
 import logging
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tracker.errors import TrackerError
-from tracker.runs import CHAMPION_ALIAS, RunStore
+from tracker.record.layout import CHAMPION_ALIAS
+from tracker.record.writes import SweepRecord
 
 __all__ = ["Champion", "evaluate_champion", "register_champion"]
 
@@ -25,14 +27,19 @@ class Champion:
 
 
 def register_champion(
-    store: RunStore, run_id: str, model: Any, *, model_name: str, input_example: Any, tags: Mapping[str, str]
+    store: SweepRecord, run_id: str, model: Any, *, model_name: str, input_example: Any, tags: Mapping[str, str]
 ) -> Champion:
     """Log the model with a signature on ``run_id``, register it, point ``champion`` at it."""
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    signature = infer_signature(input_example, model.predict(input_example))
+    # MLflow hints, whenever it infers a schema with an integer column (a class label, a count),
+    # that such a column cannot hold missing values later. The champion is logged from data
+    # already read whole, so the hint (a screen of text) says nothing a user can act on.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+        signature = infer_signature(input_example, model.predict(input_example))
     # Resuming the run attaches the logged model to it; the context ends it FINISHED again.
     # MLflow prints its own "Successfully registered" lines; the sweep's summary says it once.
     try:
@@ -40,7 +47,9 @@ def register_champion(
             _using_tracking_uri(store.tracking_uri),
             mlflow.start_run(run_id=run_id),
             contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
         ):
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
@@ -66,7 +75,7 @@ def register_champion(
 
 
 def evaluate_champion(
-    store: RunStore, run_id: str, model_uri: str, features: Any, y_true: Any, *, task: str
+    store: SweepRecord, run_id: str, model_uri: str, features: Any, y_true: Any, *, task: str
 ) -> tuple[str, ...]:
     """MLflow's default evaluator on the champion's test split, logged on its run.
 

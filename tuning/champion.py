@@ -13,8 +13,10 @@ from typing import Any
 from optuna.trial import FrozenTrial, TrialState
 
 from tracker.errors import TrackerError
+from tracker.record import Record, layout
+from tracker.record.reads import TrialRun
+from tracker.record.writes import SweepRecord
 from tracker.registry import evaluate_champion, register_champion
-from tracker.runs import RunStore, TrialRun
 from tuning.objective import BuiltinObjective
 from tuning.setup import SweepSetup
 from tuning.trials import best_trial, cost_of, ranked
@@ -67,12 +69,16 @@ def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupte
     trials = sweep.study.get_trials(deepcopy=False)
     counts = {state.name: 0 for state in TrialState}
     for t in trials:
-        if not t.user_attrs.get("surplus"):
+        if not t.user_attrs.get(layout.ATTR_SURPLUS):
             counts[t.state.name] += 1
     pareto: tuple[int, ...] = ()
     if sweep.multi_objective:
         pareto = tuple(sorted(t.number for t in sweep.study.best_trials))
-    errors = [t.user_attrs.get("error") for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("error")]
+    errors = [
+        t.user_attrs.get(layout.ATTR_ERROR)
+        for t in trials
+        if t.state == TrialState.FAIL and t.user_attrs.get(layout.ATTR_ERROR)
+    ]
     spent = sum((cost_of(t, sweep.hourly_usd) for t in trials if t.state != TrialState.RUNNING), Decimal(0))
     runs = {r.number: r for r in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id)}
     top = [runs[t.number].run_id for t in ranked(trials, sweep.direction) if t.number in runs]
@@ -119,15 +125,17 @@ def close_sweep(sweep: SweepSetup, summary: SweepSummary) -> SweepSummary:
     best = summary.best
     objective = sweep.objective
     if best is not None and isinstance(objective, BuiltinObjective) and not summary.interrupted:
-        if best.run_id and not best.is_champion and isinstance(sweep.record, RunStore):
-            champion = _register(sweep, sweep.record, objective, best, notes)
+        if best.run_id and not best.is_champion and isinstance(sweep.record, SweepRecord):
+            champion = _register(sweep, Record.of(sweep.record.client), objective, best, notes)
     status = "KILLED" if summary.interrupted else ("FAILED" if best is None else "FINISHED")
-    metrics: dict[str, float] = {f"trials_{k.lower()}": float(v) for k, v in summary.counts.items()}
-    metrics["cost_usd_estimated"] = float(summary.cost_usd_estimated)
-    metrics["elapsed_seconds"] = summary.elapsed_seconds
+    metrics: dict[str, float] = {
+        f"{layout.METRIC_TRIALS_PREFIX}{k.lower()}": float(v) for k, v in summary.counts.items()
+    }
+    metrics[layout.METRIC_COST_ESTIMATED] = float(summary.cost_usd_estimated)
+    metrics[layout.METRIC_ELAPSED] = summary.elapsed_seconds
     if best is not None:
-        metrics[f"best_{sweep.metric_key}"] = best.value
-        metrics["best_trial"] = float(best.number)
+        metrics[layout.METRIC_BEST_PREFIX + sweep.metric_key] = best.value
+        metrics[layout.METRIC_BEST_TRIAL] = float(best.number)
     sweep.record.close_sweep_run(
         sweep.parent_run_id,
         status=status,
@@ -139,31 +147,34 @@ def close_sweep(sweep: SweepSetup, summary: SweepSummary) -> SweepSummary:
     return dataclasses.replace(summary, champion_version=champion, notes=tuple(notes))
 
 
-def _register(
-    sweep: SweepSetup, store: RunStore, objective: BuiltinObjective, best: BestTrial, notes: list[str]
-) -> str:
+def _register(sweep: SweepSetup, record: Record, objective: BuiltinObjective, best: BestTrial, notes: list[str]) -> str:
     """Train the best trial's model again, check it is the same, log its predictions, register it."""
     assert best.run_id is not None
     refit = objective.refit(best.params)
     drift = abs(refit.metrics.get(sweep.metric_key, math.nan) - best.value)
     if not drift <= 1e-9:
         notes.append(f"refit of trial {best.number} gave {sweep.metric_key} off by {drift:.3g}")
-    store.log_predictions(best.run_id, refit.predictions)
+    record.artifacts.log_predictions(best.run_id, refit.predictions)
     if objective.task == "regression":
         # The no-model baseline of a regression report predicts the training mean.
-        store.set_train_mean(best.run_id, float(objective.split.y_train.mean()))
+        record.writes.set_train_mean(best.run_id, float(objective.split.y_train.mean()))
     champion = register_champion(
-        store,
+        record.writes,
         best.run_id,
         refit.model,
         model_name=sweep.settings.experiment,
         input_example=refit.input_example,
-        tags={"study": sweep.study_name, "trial": str(best.number)},
+        tags={layout.MODEL_TAG_STUDY: sweep.study_name, layout.MODEL_TAG_TRIAL: str(best.number)},
     )
-    store.log_datasets(best.run_id, objective.data_inputs())
+    record.writes.log_datasets(best.run_id, objective.data_inputs())
     try:
         evaluate_champion(
-            store, best.run_id, champion.model_uri, objective.split.x_test, objective.split.y_test, task=objective.task
+            record.writes,
+            best.run_id,
+            champion.model_uri,
+            objective.split.x_test,
+            objective.split.y_test,
+            task=objective.task,
         )
     except TrackerError as exc:  # the champion stands; only MLflow's evaluation of it is missing
         notes.append(str(exc))

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tracker.runs import status_for_state
+from tracker.record import layout
+from tracker.record.writes import TrialEnd, TrialStart, status_for_state
 from tuning.events import SweepEvent
 from tuning.objective import TrialOutcome
 from tuning.recovery import reconcile, worker_id
@@ -77,7 +78,7 @@ def _ask(study: optuna.Study) -> optuna.Trial:
         # We record heartbeats ourselves around ask/tell, which Optuna warns it did not expect.
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed", category=UserWarning)
         trial = study.ask()
-    trial.set_user_attr("worker", worker_id())
+    trial.set_user_attr(layout.ATTR_WORKER, worker_id())
     return trial
 
 
@@ -106,7 +107,7 @@ def _surplus(sweep: SweepSetup, trial: optuna.Trial) -> bool:
     ahead = sum(t.number < trial.number and t.state in states for t in sweep.study.get_trials(deepcopy=False))
     if ahead < sweep.target:
         return False
-    trial.set_user_attr("surplus", True)
+    trial.set_user_attr(layout.ATTR_SURPLUS, True)
     sweep.study.tell(trial, state=TrialState.FAIL)
     return True
 
@@ -138,22 +139,24 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
     """One trial from its MLflow run's start to its end; a Ctrl-C is re-raised once it is recorded."""
     start = time.time()
     sweep.recorder.start(
-        sweep.experiment_id,
-        sweep.parent_run_id,
-        trial.number,
-        start_time=start,
-        tags=sweep.settings.tags,
-        study=sweep.study_name,
-        worker=worker_id(),
+        TrialStart(
+            sweep.experiment_id,
+            sweep.parent_run_id,
+            trial.number,
+            start_time=start,
+            tags=sweep.settings.tags,
+            study=sweep.study_name,
+            worker=worker_id(),
+        )
     )
     state, outcome, error = _train(sweep, trial)
     metrics = outcome.metrics if outcome is not None else {}
     duration = time.time() - start
     cost = trial_cost(duration, sweep.hourly_usd)
     # Kept in Optuna too, so the sweep's total and budget add up the same figures.
-    trial.set_user_attr("cost_usd_estimated", str(cost))
+    trial.set_user_attr(layout.ATTR_COST, str(cost))
     if error is not None:
-        trial.set_user_attr("error", error[:2000])
+        trial.set_user_attr(layout.ATTR_ERROR, error[:2000])
     if state == TrialState.COMPLETE:
         value = metrics[sweep.metric_key]
         frozen = sweep.study.tell(trial, [value, float(cost)] if sweep.multi_objective else value)
@@ -164,13 +167,15 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
     # An interrupted trial is FAIL in Optuna, so its run is FAILED too: the two records agree.
     sweep.recorder.finish(
         trial.number,
-        status=status_for_state(state.name),
-        state=state.name,
-        end_time=time.time(),
-        params=frozen.params,
-        metrics={**metrics, "duration_seconds": duration, "cost_usd_estimated": float(cost)},
-        steps={sweep.metric_key: steps},
-        error=error,
+        TrialEnd(
+            status=status_for_state(state.name),
+            state=state.name,
+            end_time=time.time(),
+            params=frozen.params,
+            metrics={**metrics, layout.METRIC_DURATION: duration, layout.METRIC_COST_ESTIMATED: float(cost)},
+            steps={sweep.metric_key: steps},
+            error=error,
+        ),
     )
     if interrupted:
         sweep.recorder.flush()

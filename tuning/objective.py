@@ -19,7 +19,8 @@ import pandas as pd
 from tracker.config import ObjectiveConfig, ParamSpec, RoiConfig, likely
 from tracker.errors import ConfigError, TrackerError, first_line
 from tracker.metrics import EXPECTED_VALUE, Task, classification_metrics, prefixed, regression_metrics, task_of
-from tracker.runs import DataInput
+from tracker.record import layout
+from tracker.record.writes import DataInput
 from tracker.value import Scored, best_threshold, confusion_at, expected_value, values_of
 from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
@@ -72,7 +73,7 @@ class BuiltinObjective:
             self.task = task_of(config.metric)
         self.trainer: TrainerSpec = get_trainer(config.resolved_trainer, self.task)
         self.metric = config.metric
-        self.metric_key = f"val_{config.metric}"
+        self.metric_key = layout.val_metric(config.metric)
         self.space: dict[str, ParamSpec] = dict(space) if space else dict(self.trainer.default_space)
         self.seed = seed
         _check_space(self.trainer, self.task, self.space, seed)
@@ -120,9 +121,9 @@ class BuiltinObjective:
         val, test = Scored.of(split.y_val, val_scores), Scored.of(split.y_test, test_scores)
         threshold = best_threshold(val, self.values)
         return {
-            f"val_{EXPECTED_VALUE}": float(expected_value(confusion_at(val, threshold), self.values)),
-            f"test_{EXPECTED_VALUE}": float(expected_value(confusion_at(test, threshold), self.values)),
-            "val_threshold": threshold,
+            layout.val_metric(EXPECTED_VALUE): float(expected_value(confusion_at(val, threshold), self.values)),
+            layout.TEST_PREFIX + EXPECTED_VALUE: float(expected_value(confusion_at(test, threshold), self.values)),
+            layout.val_metric("threshold"): threshold,
         }
 
     def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None, steps: list[tuple[int, float]]) -> Any:
@@ -257,7 +258,7 @@ class FunctionObjective:
         assert config.function is not None
         self.function = _import_function(config.function)
         self.metric = config.metric
-        self.metric_key = f"val_{config.metric}"
+        self.metric_key = layout.val_metric(config.metric)
 
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
         result = self.function(trial)
@@ -268,7 +269,10 @@ class FunctionObjective:
                         f"metric {str(key)[:60]!r} is a name MLflow refuses; "
                         "use letters, digits and _ - . : / or spaces"
                     )
-            metrics = {(k if k.startswith(("val_", "test_")) else f"val_{k}"): float(v) for k, v in result.items()}
+            metrics = {
+                (k if k.startswith((layout.VAL_PREFIX, layout.TEST_PREFIX)) else layout.val_metric(k)): float(v)
+                for k, v in result.items()
+            }
             if self.metric_key not in metrics:
                 raise TrackerError(
                     f"objective function returned {sorted(result)} without the metric {self.metric!r}; "
@@ -297,8 +301,10 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
     # loaded, so that a local file named like one of them (cost.py) never hides them.
     for package in _OUR_PACKAGES:
         importlib.import_module(package)
-    if str(Path.cwd()) not in sys.path:
-        sys.path.append(str(Path.cwd()))
+    folder = str(Path.cwd())
+    added = folder not in sys.path
+    if added:
+        sys.path.append(folder)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -312,6 +318,10 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
             f"objective.function: importing {module_name!r} raised {type(exc).__name__}: {str(exc)[:120]}; "
             "fix the module"
         ) from exc
+    finally:
+        # Only for the import: the caller's sys.path is theirs.
+        if added:
+            sys.path.remove(folder)
     function = getattr(module, attr, None)
     if not callable(function):
         raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")

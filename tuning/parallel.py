@@ -83,8 +83,9 @@ def _worker_main(payload: Mapping[str, Any], hourly: str, index: int, events: An
 
     import optuna
 
-    from tracker.runs import RunStore
-    from tracker.writer import TrialRecorder
+    from tracker.record._client import open_client
+    from tracker.record.writer import TrialRecorder
+    from tracker.record.writes import SweepRecord
     from tuning.loop import work
     from tuning.setup import open_sweep
 
@@ -94,7 +95,7 @@ def _worker_main(payload: Mapping[str, Any], hourly: str, index: int, events: An
     settings = Settings.model_validate(payload)
     recorder = TrialRecorder(settings.tracking_uri)
     try:
-        store = RunStore.open(settings.tracking_uri)
+        store = SweepRecord(open_client(settings.tracking_uri))
         sweep = open_sweep(settings, hourly_usd=Decimal(hourly), worker_index=index, record=store, recorder=recorder)
         reason = work(sweep, events.put, started=started)
         recorder.flush()

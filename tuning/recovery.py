@@ -16,7 +16,9 @@ from datetime import datetime
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tracker.runs import TrialRun, status_for_state
+from tracker.record import layout
+from tracker.record.reads import TrialRun
+from tracker.record.writes import TrialEnd, TrialStart, status_for_state
 from tuning.setup import SweepSetup
 from tuning.trials import cost_of
 
@@ -54,7 +56,7 @@ def reconcile(sweep: SweepSetup) -> list[str]:
     for run in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id):
         runs.setdefault(run.number, run)
     for trial in sweep.study.get_trials(deepcopy=False):
-        if trial.state in (TrialState.RUNNING, TrialState.WAITING) or trial.user_attrs.get("surplus"):
+        if trial.state in (TrialState.RUNNING, TrialState.WAITING) or trial.user_attrs.get(layout.ATTR_SURPLUS):
             continue
         found = runs.get(trial.number)
         if found is not None and found.status != "RUNNING":
@@ -72,9 +74,9 @@ def _worker_gone(trial: FrozenTrial) -> bool:
     still missing after a grace period is taken as its worker's, gone with it. (Optuna keeps
     naive local times: hosts of one sweep are assumed to share a time zone.)
     """
-    if trial.state == TrialState.FAIL and "error" not in trial.user_attrs:
+    if trial.state == TrialState.FAIL and layout.ATTR_ERROR not in trial.user_attrs:
         return True  # failed by another worker (its heartbeat went silent), never by its own
-    host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+    host, _, pid = str(trial.user_attrs.get(layout.ATTR_WORKER, "")).rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         return int(pid) != os.getpid() and not _alive(int(pid))
     ended = trial.datetime_complete
@@ -86,7 +88,7 @@ def _fail_dead_workers(study: optuna.Study) -> list[str]:
     notes: list[str] = []
     host = socket.gethostname()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        worker_host, _, pid = str(trial.user_attrs.get(layout.ATTR_WORKER, "")).rpartition(":")
         if worker_host == host and pid.isdigit() and not _alive(int(pid)):
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             notes.append(f"trial {trial.number} failed: its worker (pid {pid}) is gone")
@@ -98,7 +100,7 @@ def _recover_run(sweep: SweepSetup, trial: FrozenTrial, run: TrialRun | None) ->
     record = sweep.record
     error = None
     if trial.state == TrialState.FAIL:
-        error = str(trial.user_attrs.get("error") or _GONE)
+        error = str(trial.user_attrs.get(layout.ATTR_ERROR) or _GONE)
         if run is not None:
             record.mark_run(run.run_id, status="FAILED", state="FAIL", error=_GONE)
             return f"run of trial {trial.number} marked FAILED: its worker ended without closing it"
@@ -107,10 +109,9 @@ def _recover_run(sweep: SweepSetup, trial: FrozenTrial, run: TrialRun | None) ->
     if trial.values:
         metrics[sweep.metric_key] = trial.values[0]
     if trial.duration is not None:
-        metrics["duration_seconds"] = trial.duration.total_seconds()
-        metrics["cost_usd_estimated"] = float(cost_of(trial, sweep.hourly_usd))
-    record.finish_trial_run(
-        run_id,
+        metrics[layout.METRIC_DURATION] = trial.duration.total_seconds()
+        metrics[layout.METRIC_COST_ESTIMATED] = float(cost_of(trial, sweep.hourly_usd))
+    end = TrialEnd(
         status=status_for_state(trial.state.name),
         state=trial.state.name,
         end_time=trial.datetime_complete.timestamp() if trial.datetime_complete else time.time(),
@@ -119,11 +120,12 @@ def _recover_run(sweep: SweepSetup, trial: FrozenTrial, run: TrialRun | None) ->
         steps={sweep.metric_key: sorted(trial.intermediate_values.items())},
         error=error,
     )
+    record.finish_trial_run(run_id, end)
     return f"run of trial {trial.number} rebuilt from the Optuna record (its worker ended before writing it)"
 
 
 def _rebuilt_run(sweep: SweepSetup, trial: FrozenTrial) -> str:
-    return sweep.record.start_trial_run(
+    start = TrialStart(
         sweep.experiment_id,
         sweep.parent_run_id,
         trial.number,
@@ -132,3 +134,4 @@ def _rebuilt_run(sweep: SweepSetup, trial: FrozenTrial) -> str:
         study=sweep.study_name,
         recovered="rebuilt from the Optuna record; only the objective value survived",
     )
+    return sweep.record.start_trial_run(start)

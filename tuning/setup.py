@@ -18,8 +18,9 @@ from optuna.trial import TrialState
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, UsageError
-from tracker.runs import RunRecord
-from tracker.writer import TrialWriter
+from tracker.record import layout
+from tracker.record.writer import TrialWriter
+from tracker.record.writes import RunRecord
 from tuning.objective import BuiltinObjective, FunctionObjective, build_objective
 from tuning.space import grid_of, grid_size
 from tuning.stop import StopPolicy
@@ -160,7 +161,6 @@ def _policy(
 # Seed offsets: primes, so trials already in the study and sweeps that joined it earlier
 # move the seed by different steps.
 _PER_TRIAL, _PER_SWEEP = 7919, 104729
-_JOINED = "tracker.sweeps_joined"
 
 
 def _sampler_seed(settings: Settings, study: optuna.Study, worker_index: int, existing: int) -> int:
@@ -171,8 +171,8 @@ def _sampler_seed(settings: Settings, study: optuna.Study, worker_index: int, ex
     Called under the sweep-wide lock, which makes the join count exact on a local file or
     PostgreSQL. Where there is no lock (gRPC proxy, MySQL) the process ID is mixed in too.
     """
-    joined = int(study.user_attrs.get(_JOINED, 0))
-    study.set_user_attr(_JOINED, joined + 1)
+    joined = int(study.user_attrs.get(layout.ATTR_SWEEPS_JOINED, 0))
+    study.set_user_attr(layout.ATTR_SWEEPS_JOINED, joined + 1)
     seed = settings.seed + worker_index + _PER_TRIAL * existing + _PER_SWEEP * joined
     if not storage_locks(settings.storage):
         seed += os.getpid()
@@ -212,7 +212,9 @@ def _warm_start(settings: Settings, study: optuna.Study, storage: optuna.storage
         # enqueue_trial's user_attrs argument is "experimental"; the warning says nothing to act on.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         for trial in done[: warm.top_k]:
-            study.enqueue_trial(dict(trial.params), user_attrs={"warm_start_from": f"{warm.from_study}#{trial.number}"})
+            study.enqueue_trial(
+                dict(trial.params), user_attrs={layout.ATTR_WARM_START: f"{warm.from_study}#{trial.number}"}
+            )
 
 
 def _sweep_params(settings: Settings, direction: str, hourly_usd: Decimal) -> dict[str, Any]:
@@ -236,5 +238,5 @@ def _sweep_params(settings: Settings, direction: str, hourly_usd: Decimal) -> di
         "seed": s.seed,
         "instance_type": s.compute.instance_type,
         "instance_count": s.compute.instance_count,
-        "hourly_usd": hourly_usd,
+        layout.PARAM_HOURLY_USD: hourly_usd,
     }

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from tracker.config import Settings
-from tracker.runs import RunRecord, RunStore
-from tracker.writer import TrialRecorder, TrialWriter
+from tracker.record._client import open_client
+from tracker.record.writer import TrialRecorder, TrialWriter
+from tracker.record.writes import RunRecord, SweepRecord
 from tuning.champion import BestTrial, SweepSummary, close_sweep, summarize
 from tuning.events import SweepEvent
 from tuning.loop import work
@@ -61,7 +62,7 @@ def run_sweep(
     # Started first: the writer process imports MLflow while this one opens the store and the study.
     recorder = recorder if recorder is not None else TrialRecorder(settings.tracking_uri)
     try:
-        record = record if record is not None else RunStore.open(settings.tracking_uri)
+        record = record if record is not None else SweepRecord(open_client(settings.tracking_uri))
     except BaseException:
         recorder.close()
         raise

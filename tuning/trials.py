@@ -9,6 +9,7 @@ from decimal import Decimal
 from optuna.trial import FrozenTrial, TrialState
 
 from tracker.money import estimated_cost
+from tracker.record import layout
 
 __all__ = [
     "FINISHED_STATES",
@@ -64,7 +65,7 @@ def trial_cost(duration: timedelta | float | None, hourly_usd: Decimal) -> Decim
 
 def cost_of(trial: FrozenTrial, hourly_usd: Decimal) -> Decimal:
     """The trial's estimated cost as its worker logged it (else from Optuna's timestamps)."""
-    logged = trial.user_attrs.get("cost_usd_estimated")
+    logged = trial.user_attrs.get(layout.ATTR_COST)
     if logged is not None:
         return Decimal(str(logged))
     return trial_cost(trial.duration, hourly_usd)

@@ -57,9 +57,9 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
     attribution = None
     if flags["attribute_to"]:
         from cost.attribution import attribute_spend
-        from tracker.runs import RunStore
+        from tracker.record import Record
 
-        attribution = attribute_spend(table, RunStore.open(settings.tracking_uri), flags["attribute_to"])
+        attribution = attribute_spend(table, Record.open(settings.tracking_uri), flags["attribute_to"])
     if fmt == "json":
         payload = table.to_json()
         if attribution is not None:

@@ -9,6 +9,7 @@ import click
 
 from tracker.cli._group import cli
 from tracker.cli._options import common, load, spend_options, spend_overrides
+from tracker.record.layout import REALIZED_FILE
 
 
 @cli.command()
@@ -31,7 +32,7 @@ from tracker.cli._options import common, load, spend_options, spend_overrides
     help="The HTML twin.",
 )  # fmt: skip
 @click.option(
-    "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("realized.json"),
+    "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path(REALIZED_FILE),
     show_default=True, help="Every figure, money as decimal strings.",
 )  # fmt: skip
 @spend_options
@@ -46,19 +47,19 @@ def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, 
     monthly figures are logged as metric steps on that run (monthly_realized_net, ...),
     and the model's registered version gets realized_roi_to_date and drift_status.
     """
-    from reports.realized_build import build_realized, publish_realized
-    from tracker.runs import RunStore
+    from reports.realized_report import build_realized, publish_realized
+    from tracker.record import Record
 
     # The window is the production log's; the plan's own spend window stays as configured.
     overrides = {k: v for k, v in spend_overrides(flags).items() if k not in ("cost.start", "cost.end")}
     settings = load(
         config_file, {**overrides, "experiment": flags["experiment"], "tracking_uri": flags["tracking_uri"]}
     )
-    store = RunStore.open(settings.tracking_uri)
+    record = Record.open(settings.tracking_uri)
     built = build_realized(
         settings,
         outcomes_path,
-        store=store,
+        record=record,
         run_id=run_id,
         start=flags["start"].date() if flags["start"] else None,
         end=flags["end"].date() if flags["end"] else None,
@@ -70,19 +71,15 @@ def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, 
         pdf=flags["out"],
         html=flags["html"],
         json_path=flags["json_path"],
-        store=store,
+        record=record,
         paper=paper,
         on_refused=lambda url: click.echo(f"note: not loaded: {url}", err=True),
     )
-    h = built.data["headline"]
-    cur = h["currency"]
-    click.echo(f"{h['recommendation'].capitalize()}: {' '.join(h['reasons'])}")
-    click.echo(
-        f"  realized net to date: {h['realized_net']} {cur} against {h['planned_net']} {cur} planned ({h['status']})"
-    )
-    roi = f"{h['roi_percent']}%" if h["roi_percent"] is not None else "undefined (no development cost found)"
-    click.echo(
-        f"  realized ROI to date: {roi}; NPV to date {h['npv']} {cur}; payback {h['payback_month'] or 'not yet'}"
-    )
-    click.echo(f"  drift: {h['drift_status']} (PSI {h['latest_psi']} in {h['latest_month']})")
+    h = built.figures.headline
+    cur = h.currency
+    click.echo(f"{h.recommendation.capitalize()}: {' '.join(h.reasons)}")
+    click.echo(f"  realized net to date: {h.realized_net} {cur} against {h.planned_net} {cur} planned ({h.status})")
+    roi = f"{h.roi_percent}%" if h.roi_percent is not None else "undefined (no development cost found)"
+    click.echo(f"  realized ROI to date: {roi}; NPV to date {h.npv} {cur}; payback {h.payback_month or 'not yet'}")
+    click.echo(f"  drift: {h.drift_status} (PSI {h.latest_psi} in {h.latest_month})")
     click.echo(f"Wrote {', '.join(files)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +9,10 @@ import click
 
 from tracker.cli._group import cli
 from tracker.cli._options import common, load, spend_options, spend_overrides
-from tracker.money import cents_text
+from tracker.record.layout import REPORT_FILE
 
 if TYPE_CHECKING:
-    from reports.build import Report
+    from reports.figures import HeadlineFigures
 
 
 @cli.command()
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     "--json",
     "json_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("roi.json"),
+    default=Path(REPORT_FILE),
     show_default=True,
     help="Every figure, money as decimal strings.",
 )
@@ -52,9 +51,9 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     figures (npv, roi, net_benefit, monthly_benefit, development_cost, payback_months,
     probability_npv_positive) as metrics, so the MLflow UI compares sweeps by their value.
     """
-    from reports.build import build_report
     from reports.publish import publish_report
-    from tracker.runs import RunStore
+    from reports.roi_report import build_report
+    from tracker.record import Record
 
     overrides = {
         **spend_overrides(flags),
@@ -62,48 +61,43 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
         "tracking_uri": flags["tracking_uri"],
     }
     settings = load(config_file, overrides)
-    store = RunStore.open(settings.tracking_uri)
+    record = Record.open(settings.tracking_uri)
     built = build_report(
-        settings, run_id=run_id, store=store, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"]
+        settings, run_id=run_id, record=record, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"]
     )
     published = publish_report(
         built,
         pdf=flags["out"],
         html=flags["html"],
         json_path=flags["json_path"],
-        store=store,
+        record=record,
         paper=paper,
         on_refused=lambda url: click.echo(f"note: not loaded: {url}", err=True),
     )
-    _print_headline(built)
+    _print_headline(built.figures.headline)
     logged = f"; logged on run {published.logged_on}" if published.logged_on else ""
     click.echo(f"Wrote {', '.join(published.files)}{logged}")
     for version in published.versions:
         click.echo(f"Tagged model version {version} with its value (npv, roi_percent, net_benefit)")
 
 
-def _print_headline(built: Report) -> None:
-    from reports.build import whole_percent
-
-    h = built.headline
-    assert h is not None
+def _print_headline(h: HeadlineFigures) -> None:
     cur = h.currency
     click.echo(f"{h.recommendation}: {h.reason}")
     for warning in h.warnings:
         click.echo(f"  warning: {warning}")
-    click.echo(f"  NPV: {cents_text(h.npv)} {cur} (10-90%: {cents_text(h.npv_p10)} to {cents_text(h.npv_p90)} {cur})")
-    if h.roi is not None:
-        click.echo(
-            f"  ROI: {whole_percent(h.roi)}% (10-90%: {whole_percent(h.roi_p10)}% to {whole_percent(h.roi_p90)}%)"
-        )
+    click.echo(f"  NPV: {h.npv} {cur} (10-90%: {h.npv_p10} to {h.npv_p90} {cur})")
+    if h.roi_percent is not None:
+        click.echo(f"  ROI: {h.roi_percent}% (10-90%: {h.roi_p10_percent}% to {h.roi_p90_percent}%)")
     else:
-        click.echo(f"  ROI: {h.roi_reason}")
-    click.echo(f"  net benefit: {cents_text(h.net_benefit)} {cur} over {h.horizon_months} months, undiscounted")
-    click.echo(f"  monthly benefit: {cents_text(h.monthly_benefit)} {cur} at full ramp")
+        click.echo(f"  ROI: {h.roi_note}")
+    click.echo(f"  net benefit: {h.net_benefit} {cur} over {h.horizon_months} months, undiscounted")
+    click.echo(f"  monthly benefit: {h.monthly_benefit} {cur} at full ramp")
     if h.development_cost is None:
         click.echo("  development cost: none found")
     else:
-        cost = cents_text(h.development_cost)
-        click.echo(f"  development cost: {cost} {cur} ({h.spend_basis} cloud spend and one-off costs)")
-    payback = h.payback_reason if h.payback_months is None else f"{h.payback_months.quantize(Decimal('0.1'))} months"
+        click.echo(
+            f"  development cost: {h.development_cost} {cur} ({h.development_cost_basis} cloud spend and one-off costs)"
+        )
+    payback = h.payback_note if h.payback_months is None else f"{h.payback_months} months"
     click.echo(f"  payback: {payback}")

@@ -13,6 +13,7 @@ import click
 from tracker.cli._group import INTERRUPTED, cli
 from tracker.cli._options import common, echo_links, load
 from tracker.errors import TrackerError
+from tracker.record.layout import TEST_PREFIX
 
 if TYPE_CHECKING:
     from tracker.config import Settings
@@ -60,7 +61,7 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
             "seed": flags["seed"],
         },
     )
-    from tracker.writer import TrialRecorder
+    from tracker.record.writer import TrialRecorder
 
     # The writer process starts now, so its import of MLflow overlaps this one's.
     recorder = TrialRecorder(settings.tracking_uri)
@@ -157,9 +158,9 @@ def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> No
     best = summary.best
     if best is not None:
         click.echo(f"  best trial: #{best.number}  {summary.metric_key} = {best.value:.6g}")
-        shown = {k: v for k, v in sorted(best.metrics.items()) if k.startswith("test_")}
+        shown = {k: v for k, v in sorted(best.metrics.items()) if k.startswith(TEST_PREFIX)}
         if shown:
-            click.echo("    test: " + "  ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in shown.items()))
+            click.echo("    test: " + "  ".join(f"{k.removeprefix(TEST_PREFIX)} {v:.4g}" for k, v in shown.items()))
         if best.params:
             click.echo("    params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
         click.echo(f"    MLflow run: {best.run_id}")

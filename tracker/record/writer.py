@@ -7,40 +7,84 @@ trains. The sweep talks to it through :class:`TrialRecorder`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tracker.errors import TrackerError
 
 if TYPE_CHECKING:
-    from tracker.runs import RunStore
+    from tracker.record.writes import RunRecord, SweepRecord, TrialEnd, TrialStart
 
 # Light on purpose: the sweep starts its writer before it imports MLflow itself, so the two
 # imports (seconds each) overlap. MLflow is imported by the writer process, not here.
 
-__all__ = ["TrialRecorder", "TrialWriter"]
+__all__ = ["DirectWriter", "TrialRecorder", "TrialWriter"]
+
+_NEVER_FINISHED = "the sweep ended before this trial finished"
+_REFUSED = "MLflow refused its figures"
 
 
 class TrialWriter(Protocol):
     """What the sweep needs of a recorder: open and close trial runs, wait for them, stop."""
 
-    def start(
-        self,
-        experiment_id: str,
-        parent_run_id: str,
-        number: int,
-        *,
-        start_time: float,
-        tags: Mapping[str, str],
-        study: str | None = None,
-        worker: str | None = None,
-    ) -> None: ...
+    def start(self, start: TrialStart) -> None: ...
 
-    def finish(self, number: int, **fields: Any) -> None: ...
+    def finish(self, number: int, end: TrialEnd) -> None: ...
 
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class DirectWriter:
+    """Writes trial runs through a :class:`RunRecord` in this process, as they come.
+
+    For callers that already hold a record and need no second process: a benchmark's
+    untracked side, a test of the record's contract, a notebook. It keeps the same contract
+    as the writer process: a write that fails is raised by the next :meth:`flush`, and a run
+    whose figures the store refused still ends, FAILED.
+    """
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+        self._open_runs: dict[int, str] = {}
+        self._error: str | None = None
+
+    def start(self, start: TrialStart) -> None:
+        """Open trial ``start.number``'s run now."""
+        if self._error is None:
+            try:
+                self._open_runs[start.number] = self.record.start_trial_run(start)
+            except Exception as exc:
+                self._error = _failure(exc)
+
+    def finish(self, number: int, end: TrialEnd) -> None:
+        """Close trial ``number``'s run now."""
+        if self._error is not None or number not in self._open_runs:
+            return
+        run_id = self._open_runs.pop(number)
+        try:
+            self.record.finish_trial_run(run_id, end)
+        except Exception as exc:
+            # The store refused the trial's figures (a metric name, say): the run still ends.
+            self.record.mark_run(run_id, status="FAILED", state="FAIL", error=_REFUSED)
+            self._error = _failure(exc)
+
+    def flush(self) -> None:
+        """Raise the first write that failed since the last flush."""
+        error, self._error = self._error, None
+        if error is not None:
+            raise TrackerError(f"writing to the MLflow store failed: {error[:200]}")
+
+    def close(self) -> None:
+        """Runs still open belong to trials the sweep never finished: they failed with it."""
+        for run_id in self._open_runs.values():
+            self.record.mark_run(run_id, status="FAILED", state="FAIL", error=_NEVER_FINISHED)
+        self._open_runs.clear()
+
+
+def _failure(exc: Exception) -> str:
+    """A failed write in one line: MLflow's own message where it has one."""
+    return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
 
 
 class TrialRecorder:
@@ -65,7 +109,7 @@ class TrialRecorder:
         # __main__, so it works from any script, notebook or console entry point.
         self._process = subprocess.Popen(
             # -P: the working directory is not put on sys.path, so no user file there hides ours.
-            [sys.executable, "-P", "-c", "import tracker.writer as w; w._serve_writer()", self.tracking_uri],
+            [sys.executable, "-P", "-c", "import tracker.record.writer as w; w._serve_writer()", self.tracking_uri],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -77,25 +121,13 @@ class TrialRecorder:
         # Whether something was sent since the last flush the writer confirmed.
         self._unconfirmed = False
 
-    def start(
-        self,
-        experiment_id: str,
-        parent_run_id: str,
-        number: int,
-        *,
-        start_time: float,
-        tags: Mapping[str, str],
-        study: str | None = None,
-        worker: str | None = None,
-    ) -> None:
-        """Open trial ``number``'s run; the writer keeps its run ID, keyed by the number."""
-        fields = {"start_time": start_time, "tags": dict(tags), "study": study, "worker": worker}
-        self._send(("start", number, (experiment_id, parent_run_id, number), fields))
+    def start(self, start: TrialStart) -> None:
+        """Open trial ``start.number``'s run; the writer keeps its run ID, keyed by the number."""
+        self._send(("start", start.number, start))
 
-    def finish(self, number: int, **fields: Any) -> None:
+    def finish(self, number: int, end: TrialEnd) -> None:
         """Close trial ``number``'s run with its params, metrics, steps and end state."""
-        fields["params"] = dict(fields.get("params") or {})
-        self._send(("finish", number, (), fields))
+        self._send(("finish", number, end))
 
     def _send(self, message: tuple[Any, ...] | None) -> None:
         import pickle
@@ -112,7 +144,7 @@ class TrialRecorder:
     def flush(self) -> None:
         import pickle
 
-        self._send(("flush", None, (), {}))
+        self._send(("flush", None, None))
         stdout = self._process.stdout
         assert stdout is not None
         try:
@@ -188,15 +220,16 @@ def _serve_writer() -> None:
     outgoing = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from tracker.runs import RunStore
+    from tracker.record._client import open_client
+    from tracker.record.writes import SweepRecord
 
-    _Writer(RunStore.open(sys.argv[1]), outgoing).serve(sys.stdin.buffer)
+    _Writer(SweepRecord(open_client(sys.argv[1])), outgoing).serve(sys.stdin.buffer)
 
 
 class _Writer:
     """The writer's state: the runs it opened, and the first error since the last flush."""
 
-    def __init__(self, store: RunStore, outgoing: Any) -> None:
+    def __init__(self, store: SweepRecord, outgoing: Any) -> None:
         self.store = store
         self.outgoing = outgoing
         self.open_runs: dict[int, str] = {}
@@ -213,12 +246,14 @@ class _Writer:
                 return
             if message is None:
                 # Told to stop: a run still open belongs to a trial the sweep never finished.
-                self.fail_open_runs("the sweep ended before this trial finished")
+                self.fail_open_runs(_NEVER_FINISHED)
                 return
             self.apply(*message)
 
-    def apply(self, kind: str, number: int | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def apply(self, kind: str, number: int | None, value: TrialStart | TrialEnd | None) -> None:
         import pickle
+
+        from tracker.record.writes import TrialEnd, TrialStart
 
         if kind == "flush":
             pickle.dump(self.error, self.outgoing)
@@ -228,18 +263,18 @@ class _Writer:
         if self.error is not None or number is None:
             return
         try:
-            if kind == "start":
-                self.open_runs[number] = self.store.start_trial_run(*args, **kwargs)
-            elif kind == "finish":
+            if isinstance(value, TrialStart):
+                self.open_runs[number] = self.store.start_trial_run(value)
+            elif isinstance(value, TrialEnd):
                 run_id = self.open_runs.pop(number)
                 try:
-                    self.store.finish_trial_run(run_id, **kwargs)
+                    self.store.finish_trial_run(run_id, value)
                 except Exception:
                     # The store refused the trial's figures (a metric name, say): the run still ends.
-                    self.store.mark_run(run_id, status="FAILED", state="FAIL", error="MLflow refused its figures")
+                    self.store.mark_run(run_id, status="FAILED", state="FAIL", error=_REFUSED)
                     raise
         except Exception as exc:
-            self.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            self.error = _failure(exc)
 
     def fail_open_runs(self, why: str) -> None:
         """The sweep stopped without closing these runs: they failed with it."""

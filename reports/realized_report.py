@@ -1,0 +1,398 @@
+"""The realized report: the plan from the logged ROI report, the production log, the running cost.
+
+Gathers (the plan, the test set's scores, the monthly outcomes, the billed running cost),
+computes with ``reports.plan_vs_actual`` (pure), and states the result as
+:class:`~reports.figures.RealizedFigures` with its charts; ``publish_realized`` writes the
+three files and logs the months on the sweep's parent run.
+
+The plan is the logged ``roi.json`` read back as :class:`~reports.figures.RoiFigures`; when
+no report was logged, the same figures computed from the config (the ROI report's analysis,
+without its charts or its PDF).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from reports import figures as f
+from reports.gather import resolve_runs
+from reports.outcomes import Outcomes, read_outcomes
+from reports.plan_vs_actual import Month, Plan, Realized, realize
+from reports.publish import write_files
+from tracker.errors import TrackerError, UsageError
+from tracker.money import cents
+from tracker.record import layout
+from tracker.record.reads import TrialRun
+from tracker.urls import redact_all
+from tracker.value import Confusion, OutcomeValues
+
+if TYPE_CHECKING:
+    from tracker.config import Settings
+    from tracker.record import Record
+
+__all__ = ["RealizedReport", "build_realized", "load_plan", "publish_realized"]
+
+DECILES = [q / 10 for q in range(1, 10)]
+
+
+@dataclass(frozen=True)
+class RealizedReport:
+    """The realized report: its figures, its charts as SVG, and the sweep run it is logged on."""
+
+    figures: f.RealizedFigures
+    charts: dict[str, str]
+    parent_run_id: str | None
+
+    template: ClassVar[str] = "realized.html.j2"
+    attachment: ClassVar[str] = layout.REALIZED_FILE
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """The plan and what it came from: the ROI figures, the sweep's run, the model's run."""
+
+    plan: Plan
+    figures: f.RoiFigures
+    parent_run_id: str | None
+    best: TrialRun
+    experiment_id: str
+
+
+def build_realized(
+    settings: Settings,
+    outcomes_path: Path,
+    *,
+    record: Record,
+    run_id: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    refresh: bool = False,
+    check_tags: bool = True,
+    now: datetime | None = None,
+) -> RealizedReport:
+    """Every month of production against the plan, the project to date, the drift, and a recommendation."""
+    from reports.charts import cumulative_chart, psi_chart
+
+    planned = load_plan(record, settings, run_id, refresh=refresh, check_tags=check_tags)
+    plan = planned.plan
+    edges = _edges(record, planned.best.run_id, plan.task)
+    plan = replace(plan, test_bins=edges[1])
+    outcomes = read_outcomes(
+        outcomes_path,
+        task=plan.task,
+        threshold=plan.threshold,
+        bin_edges=edges[0],
+        train_mean=planned.best.train_mean,
+        start=start,
+        end=end,
+    )
+    if not outcomes.months:
+        raise UsageError(
+            f"--outcomes: no prediction in {outcomes_path} falls between {start or 'the start'} and {end or 'the end'} "
+            f"({outcomes.outside_window} outside); widen --start/--end"
+        )
+    running = _running_costs(settings, plan, outcomes, refresh=refresh)
+    realized = realize(plan, outcomes.months, running, positive_name=settings.roi.positive_name)
+    generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
+    stated = _present(settings, planned, realized, outcomes, start, end, record.tracking_uri, generated)
+    charts = _charts(realized, plan.currency, cumulative_chart, psi_chart)
+    return RealizedReport(stated, charts, planned.parent_run_id)
+
+
+# -- gathering ---------------------------------------------------------------------------------------
+
+
+def load_plan(record: Record, settings: Settings, run_id: str | None, *, refresh: bool, check_tags: bool) -> LoadedPlan:
+    """The plan: the ROI report logged on the sweep's parent run, or the same figures computed from the config.
+
+    Computing them runs the ROI report's gathering and analysis only: no chart, no PDF.
+    """
+    parent, best, experiment_id = resolve_runs(record.reads, settings, run_id)
+    logged = record.artifacts.load_report_figures(parent.run_id) if parent is not None else None
+    if logged is not None and parent is not None:
+        data = json.loads(logged)
+        if data.get("schema") != f.REPORT_SCHEMA:
+            raise UsageError(f"the report logged on the sweep is {data.get('schema')!r}; rerun tracker report first")
+        figures = f.RoiFigures.from_json(data)
+        source = f"the ROI report logged on run {parent.run_id}"
+    else:
+        from reports.analysis import analyse
+        from reports.gather import gather
+        from reports.roi_report import roi_figures
+
+        evidence = gather(record, settings, run_id, None, refresh=refresh, check_tags=check_tags)
+        figures = roi_figures(evidence, analyse(evidence, settings), settings)
+        source = "computed from the config, as tracker report would (no report was logged on the sweep)"
+    return LoadedPlan(plan_of(figures, source), figures, parent.run_id if parent else None, best, experiment_id)
+
+
+def plan_of(figures: f.RoiFigures, source: str) -> Plan:
+    """What the ROI report promised, per month, from its figures."""
+    vm = figures.value_model
+    if vm.baseline != "no model":
+        raise UsageError(
+            f"the plan's baseline is {vm.baseline}; tracker realized compares against the no-model baseline only"
+        )
+    values = test = threshold = None
+    rate = Decimal(0)
+    if vm.is_classifier and vm.value_per_outcome and figures.confusion_matrix and figures.decision:
+        v, cells = vm.value_per_outcome, figures.confusion_matrix.cells
+        test = Confusion(cells.tp.count, cells.fp.count, cells.fn.count, cells.tn.count)
+        rate = vm.production_positive_rate if vm.production_positive_rate is not None else test.positive_rate
+        values = OutcomeValues(v.true_positive, v.false_positive, v.false_negative, v.true_negative, rate)
+        threshold = figures.decision.threshold
+    return Plan(
+        task=vm.task,
+        currency=vm.currency,
+        threshold=threshold,
+        values=values,
+        planned_rate=rate,
+        test=test or Confusion(),
+        uplift_per_prediction=vm.uplift_per_prediction,
+        value_per_unit_error=vm.value_per_unit_error or Decimal(0),
+        predictions_per_month=vm.predictions_per_month,
+        running_cost_per_month=vm.running_cost_per_month,
+        ramp_up_months=vm.ramp_up_months,
+        development_cost=vm.development_cost,
+        discount_rate_annual=vm.discount_rate_annual,
+        test_bins=(),
+        source=source,
+    )
+
+
+def _edges(record: Record, best_run_id: str, task: str) -> tuple[list[float], tuple[int, ...]]:
+    """Decile edges of the test set's scores (or predictions), and the test set's count in each bin."""
+    test = record.artifacts.load_predictions(best_run_id, "test")
+    column = "y_score" if task == "classification" else "y_pred"
+    if test is None or column not in test.columns:
+        raise TrackerError(f"run {best_run_id} has no predictions/test.parquet with {column}; the PSI needs them")
+    scores = test[column].to_numpy(dtype=float)
+    edges = sorted({float(e) for e in np.quantile(scores, DECILES)})
+    bins = np.searchsorted(np.asarray(edges), scores, side="right")
+    return edges, tuple(int(c) for c in np.bincount(bins, minlength=len(edges) + 1))
+
+
+def _running_costs(settings: Settings, plan: Plan, outcomes: Outcomes, *, refresh: bool) -> list[tuple[Decimal, str]]:
+    """Each month's running cost: billed for ``roi.running_cost_from``'s tags, or the plan's figure."""
+    source = settings.roi.running_cost_from
+    if source is None:
+        return [(plan.running_cost_per_month, "configured")] * len(outcomes.months)
+    if settings.cost.source == "estimate":
+        raise UsageError("roi.running_cost_from needs billed spend; choose --source explorer or billing-file")
+    import calendar
+
+    from cost.service import fetch_spend
+
+    first, last = outcomes.months[0].month, outcomes.months[-1].month
+    year, month = (int(part) for part in last.split("-"))
+    window = {
+        "start": date.fromisoformat(f"{first}-01"),
+        "end": date(year, month, calendar.monthrange(year, month)[1]),
+        "granularity": "monthly",
+    }
+    tagged = settings.model_copy(update={"tags": dict(source.tags), "cost": settings.cost.model_copy(update=window)})
+    by_month = fetch_spend(tagged, refresh=refresh, check_tags=False).by_month()
+    # A month the bill does not cover yet is said so, not silently free.
+    return [
+        (by_month[m.month], "billed") if m.month in by_month else (Decimal(0), "billed: none found")
+        for m in outcomes.months
+    ]
+
+
+# -- presenting ----------------------------------------------------------------------------------------
+
+
+def _interval(value: tuple[float, float, float] | None) -> f.Interval | None:
+    if value is None:
+        return None
+    share, low, high = (f.score(v) or Decimal(0) for v in value)
+    return f.Interval(share, low, high)
+
+
+def _month_figures(m: Month) -> f.MonthFigures:
+    return f.MonthFigures(
+        month=m.month,
+        index=m.index,
+        predictions=m.predictions,
+        labelled=m.labelled,
+        share_labelled=f.score(m.share_labelled),
+        tp=m.counts.tp,
+        fp=m.counts.fp,
+        fn=m.counts.fn,
+        tn=m.counts.tn,
+        realized_value_labelled=f.money(
+            None if m.realized_value is None else m.realized_value - (m.baseline_value or Decimal(0))
+        ),
+        realized_value=f.money(m.realized_uplift),
+        realized_value_estimated=m.labelled < m.predictions,
+        planned_value=cents(m.planned_uplift),
+        running_cost=cents(m.running_cost),
+        running_cost_basis=m.running_cost_basis,
+        realized_net=f.money(m.realized_net),
+        planned_net=cents(m.planned_net),
+        psi=f.score(m.psi) or Decimal(0),
+        positive_rate=f.score(m.positive_rate),
+        precision=_interval(m.precision),
+        recall=_interval(m.recall),
+        gap=None
+        if m.gap is None
+        else f.GapFigures(cents(m.gap.volume), cents(m.gap.base_rate), cents(m.gap.quality), cents(m.gap.total)),
+    )
+
+
+def _present(
+    settings: Settings,
+    planned: LoadedPlan,
+    r: Realized,
+    outcomes: Outcomes,
+    start: date | None,
+    end: date | None,
+    tracking_uri: str,
+    generated: datetime,
+) -> f.RealizedFigures:
+    from tracker import __version__
+
+    plan, to_date, latest = planned.plan, _to_date(r), r.months[-1]
+    return f.RealizedFigures(
+        schema=f.REALIZED_SCHEMA,
+        headline=f.RealizedHeadline(
+            currency=plan.currency,
+            recommendation=r.recommendation,
+            reasons=r.reasons,
+            **{field: getattr(to_date, field) for field in _TO_DATE},
+            drift_status=r.drift_status,
+            latest_psi=f.score(r.latest_psi) or Decimal(0),
+            latest_month=latest.month,
+            latest_share_labelled=f.score(latest.share_labelled),
+        ),
+        plan=_plan_figures(planned),
+        months=tuple(_month_figures(m) for m in r.months),
+        to_date=to_date,
+        drift=_drift(plan, r),
+        recommendation=f.RecommendationFigures(r.recommendation, r.reasons),
+        input=f.InputFigures(outcomes.location, outcomes.files, f.DateWindow(start, end), outcomes.outside_window),
+        provenance=f.Provenance(
+            experiment=settings.experiment,
+            experiment_id=planned.experiment_id,
+            sweep_run_id=planned.parent_run_id,
+            best_run_id=planned.best.run_id,
+            links=None,
+            tracking_uri=redact_all(tracking_uri),
+            tool="tracker",
+            version=__version__,
+            generated_at=generated.isoformat(),
+            config=redact_all(settings.model_dump(mode="json")),
+        ),
+    )
+
+
+_TO_DATE = tuple(field.name for field in dataclasses.fields(f.ToDateFigures))
+
+
+def _to_date(r: Realized) -> f.ToDateFigures:
+    t = r.to_date
+    return f.ToDateFigures(
+        realized_net=cents(t.realized_net),
+        planned_net=cents(t.planned_net),
+        development_cost=f.money(t.development_cost),
+        net_after_development=cents(t.net_after_development),
+        roi_percent=f.percent_whole(t.roi),
+        npv=cents(t.npv),
+        payback_month=t.payback_month,
+        status=t.status,
+    )
+
+
+def _plan_figures(planned: LoadedPlan) -> f.PlanFigures:
+    plan = planned.plan
+    return f.PlanFigures(
+        source=plan.source,
+        threshold=plan.threshold,
+        planned_positive_rate=f.score(plan.planned_rate) if plan.values is not None else None,
+        uplift_per_prediction=cents(plan.planned_uplift()),
+        predictions_per_month=plan.predictions_per_month,
+        running_cost_per_month=cents(plan.running_cost_per_month),
+        ramp_up_months=plan.ramp_up_months,
+        development_cost=f.money(plan.development_cost),
+        discount_rate_annual=plan.discount_rate_annual,
+        monthly_benefit=planned.figures.value_model.monthly_benefit,
+    )
+
+
+def _drift(plan: Plan, r: Realized) -> f.DriftFigures:
+    classifier = plan.values is not None
+    alerts = plan.test.tp + plan.test.fp
+    return f.DriftFigures(
+        psi=f.score(r.latest_psi) or Decimal(0),
+        status=r.drift_status,
+        positive_rate=f.score(r.positive_rate),
+        planned_positive_rate=f.score(plan.planned_rate) if classifier else None,
+        test_recall=f.score(plan.test.tpr) if classifier else None,
+        test_precision=f.score(Decimal(plan.test.tp) / Decimal(alerts)) if classifier and alerts else None,
+    )
+
+
+def _charts(
+    r: Realized, currency: str, cumulative_chart: Callable[..., str], psi_chart: Callable[..., str]
+) -> dict[str, str]:
+    months = [m.month for m in r.months]
+    planned: list[Decimal] = []
+    realized: list[Decimal | None] = []
+    plan_total, real_total = Decimal(0), Decimal(0)
+    known = True
+    for m in r.months:
+        plan_total += m.planned_net
+        planned.append(plan_total)
+        known = known and m.realized_net is not None
+        real_total += m.realized_net or Decimal(0)
+        realized.append(real_total if known else None)
+    return {
+        "cumulative": cumulative_chart(months, planned, realized, ylabel=f"cumulative net ({currency})"),
+        "psi": psi_chart(months, [m.psi for m in r.months]),
+    }
+
+
+# -- publishing ------------------------------------------------------------------------------------------
+
+
+def publish_realized(
+    report: RealizedReport,
+    *,
+    pdf: Path,
+    html: Path,
+    json_path: Path,
+    record: Record,
+    paper: str = "a4",
+    on_refused: Callable[[str], None] | None = None,
+) -> tuple[str, ...]:
+    """Write the three files as a set; log the months as metric steps on the sweep's run; tag the model."""
+    written = write_files(report, pdf=pdf, html=html, json_path=json_path, paper=paper, on_refused=on_refused)
+    if report.parent_run_id is not None:
+        record.artifacts.log_monthly(report.parent_run_id, _series(report.figures.months), written)
+    h = report.figures.headline
+    tags = {
+        layout.VERSION_TAG_REALIZED_ROI: str(h.roi_percent) if h.roi_percent is not None else "undefined",
+        layout.VERSION_TAG_DRIFT: h.drift_status,
+    }
+    record.artifacts.value_the_model(report.figures.provenance.best_run_id, [], tags)
+    return tuple(written)
+
+
+def _series(months: tuple[f.MonthFigures, ...]) -> dict[str, list[tuple[int, float]]]:
+    """The monthly figures as metric steps, by figure name; step = the month's index in production."""
+    out: dict[str, list[tuple[int, float]]] = {figure: [] for figure in layout.MONTHLY_FIGURES}
+    for m in months:
+        for figure in layout.MONTHLY_FIGURES:
+            value = getattr(m, figure)
+            if value is not None:
+                out[figure].append((m.index, float(value)))
+    return out

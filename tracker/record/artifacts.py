@@ -1,0 +1,107 @@
+"""What reports and cost attribution leave in the record: files, predictions, figures, version tags.
+
+The champion's predictions under ``predictions/``, a report's files under ``reports/``
+(``realized/`` for the realized report), headline figures as metrics, monthly figures as
+metric steps, and what a model version is worth as tags on that version.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
+
+from tracker.record import layout
+from tracker.record.writes import METRICS_PER_BATCH, finite_metrics, ms
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+
+__all__ = ["ArtifactStore"]
+
+
+class ArtifactStore:
+    """Files and figures logged on runs and model versions, behind one injected :class:`MlflowClient`."""
+
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
+
+    def log_predictions(self, run_id: str, predictions: Mapping[str, pd.DataFrame]) -> None:
+        """``predictions/<part>.parquet`` for each part (``val``, ``test``)."""
+        with tempfile.TemporaryDirectory() as folder:
+            for part, frame in predictions.items():
+                path = Path(folder) / f"{part}.parquet"
+                frame.to_parquet(path, index=False)
+                self.client.log_artifact(run_id, str(path), artifact_path=layout.ARTIFACT_PREDICTIONS)
+
+    def load_predictions(self, run_id: str, part: str) -> pd.DataFrame | None:
+        """The predictions a run logged for ``part``, or None when it logged none."""
+        import pandas as pd
+
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = self.client.download_artifacts(run_id, f"{layout.ARTIFACT_PREDICTIONS}/{part}.parquet", folder)
+            except (MlflowException, OSError):
+                return None
+            return pd.read_parquet(path)
+
+    def log_values(self, key: str, values: Mapping[str, float]) -> None:
+        """One metric on many runs (``run_id -> value``)."""
+        now = ms(time.time())
+        for run_id, value in values.items():
+            self.client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0)])
+
+    def log_report(self, run_id: str, files: Sequence[str], metrics: Mapping[str, float]) -> None:
+        """The report's files under ``reports/`` and its headline figures as metrics on the sweep's run."""
+        for path in files:
+            self.client.log_artifact(run_id, path, artifact_path=layout.ARTIFACT_REPORTS)
+        now = ms(time.time())
+        self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in finite_metrics(metrics).items()])
+
+    def load_report_figures(self, run_id: str) -> str | None:
+        """The text of the ``roi.json`` a report logged on the sweep's run, or None when none was."""
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = self.client.download_artifacts(run_id, f"{layout.ARTIFACT_REPORTS}/{layout.REPORT_FILE}", folder)
+            except (MlflowException, OSError):
+                return None
+            return Path(path).read_text(encoding="utf-8")
+
+    def value_the_model(
+        self, run_id: str, files: Sequence[str], tags: Mapping[str, str], *, folder: str = layout.ARTIFACT_REPORTS
+    ) -> list[str]:
+        """Tag every registered version of ``run_id``'s model with its value, and attach the report to the run.
+
+        The Model Registry then shows what a version is worth beside it, and the version's
+        run holds the report under ``reports/``. Returns "name/version" of each version tagged.
+        """
+        tagged = []
+        for version in self.client.search_model_versions(f"run_id = '{run_id}'"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(version.name, version.version, key, value)
+            tagged.append(f"{version.name}/{version.version}")
+        if tagged:
+            for path in files:
+                self.client.log_artifact(run_id, path, artifact_path=folder)
+        return tagged
+
+    def log_monthly(self, run_id: str, series: Mapping[str, Sequence[tuple[int, float]]], files: Sequence[str]) -> None:
+        """Monthly figures as metric steps ``monthly_<figure>`` (step = month index); the files under ``realized/``."""
+        now = ms(time.time())
+        metrics = [
+            Metric(layout.MONTHLY_PREFIX + figure, value, now, step)
+            for figure, points in series.items()
+            for step, value in points
+        ]
+        for start in range(0, len(metrics), METRICS_PER_BATCH):
+            chunk = metrics[start : start + METRICS_PER_BATCH]
+            self.client.log_batch(run_id, metrics=[m for m in chunk if math.isfinite(m.value)])
+        for path in files:
+            self.client.log_artifact(run_id, path, artifact_path=layout.ARTIFACT_REALIZED)
