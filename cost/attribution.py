@@ -34,7 +34,7 @@ class Attribution:
 def attribute_spend(table: SpendTable, record: Record, experiment: str) -> Attribution:
     """Log each trial run's share of the total as ``cost_usd_billed``; the shares sum to the cent."""
     if table.currency != "USD":
-        raise UsageError(f"cost attribution logs {METRIC_COST_BILLED}, but the spend is in {table.currency}")
+        raise UsageError(f"`attribute_to` logs {METRIC_COST_BILLED}, but the spend is in {table.currency}")
     experiment_id = record.reads.experiment_id(experiment)
     runs = [
         run

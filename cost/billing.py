@@ -45,13 +45,13 @@ class BillingFileSource:
         path = self.path
         assert path is not None
         if not path.exists():
-            raise UsageError(f"--file: {path} does not exist")
+            raise UsageError(f"`cost.file`: {path} does not exist")
         if path.is_dir():
             parquet = sorted(str(p) for p in path.rglob("*.parquet"))
             csv = sorted(str(p) for p in path.rglob("*") if p.name.endswith((".csv", ".csv.gz")))
             files, kind = (parquet, "parquet") if parquet else (csv, "csv")
             if not files:
-                raise UsageError(f"--file: no .parquet, .csv or .csv.gz files under {path}")
+                raise UsageError(f"`cost.file`: no .parquet, .csv or .csv.gz files under {path}")
         else:
             files = [str(path)]
             kind = "parquet" if path.name.endswith(".parquet") else "csv"
@@ -95,7 +95,7 @@ class BillingFileSource:
             described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
         except duckdb.Error as exc:
             raise UsageError(
-                f"--file: {self.location} is not a readable Parquet or CSV billing export "
+                f"`cost.file`: {self.location} is not a readable Parquet or CSV billing export "
                 f"({first_line(exc)}); give a CUR 2.0, legacy CUR or FOCUS export"
             ) from exc
         types = {row[0]: str(row[1]) for row in described}
@@ -107,7 +107,7 @@ class BillingFileSource:
             raise TrackerError(f"reading {self.location} failed ({first_line(exc)}); rerun") from exc
         except duckdb.Error as exc:
             raise UsageError(
-                f"--file: {self.location}: a value the {fmt.name} export should hold cannot be read "
+                f"`cost.file`: {self.location}: a value the {fmt.name} export should hold cannot be read "
                 f"({first_line(exc)}); check that the file is an unmodified export"
             ) from exc
         return records, fmt.name, reads, notes

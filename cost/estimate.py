@@ -35,7 +35,7 @@ class EstimateSource:
     def fetch(self, spend_filter: SpendFilter) -> SpendTable:
         validate_range(spend_filter.start, spend_filter.end)
         if not spend_filter.experiment:
-            raise UsageError("--source estimate needs --experiment (or experiment: in the config)")
+            raise UsageError("`cost.source` estimate needs `experiment`: the experiment whose trial runs to price")
         experiment_id = self.store.experiment_id(spend_filter.experiment)
         rows: list[SpendRow] = []
         counted = 0

@@ -37,7 +37,7 @@ _EXPIRED = {
 }
 _CREDENTIAL_HINT = (
     "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
-    "or use --source billing-file or --source estimate"
+    "or use `cost.source` billing-file or `cost.source` estimate"
 )
 # Cost Explorer keeps 13 months of history (38 with multi-year data enabled).
 HISTORY_MONTHS = 13
@@ -59,9 +59,9 @@ def _tag_filter(tags: tuple[tuple[str, str], ...]) -> dict[str, Any]:
 def build_request(spend_filter: SpendFilter) -> dict[str, Any]:
     """The ``get_cost_and_usage`` arguments for a filter (without a page token)."""
     if spend_filter.start is None or spend_filter.end is None:
-        raise UsageError("Cost Explorer needs --start and --end (or cost.start and cost.end in the config)")
+        raise UsageError("Cost Explorer needs `cost.start` and `cost.end`")
     if not spend_filter.tags:
-        raise UsageError("Cost Explorer needs at least one --tag KEY=VALUE (or tags: in the config)")
+        raise UsageError("Cost Explorer needs at least one cost-allocation tag in `tags` (KEY=VALUE)")
     request: dict[str, Any] = {
         "TimePeriod": {"Start": spend_filter.start.isoformat(), "End": exclusive_end(spend_filter.end).isoformat()},
         "Granularity": GRANULARITY[spend_filter.granularity],
@@ -139,8 +139,8 @@ class CostExplorerSource:
             oldest = month_start(oldest - timedelta(days=1))
         if spend_filter.start < oldest:
             raise UsageError(
-                f"--start {spend_filter.start} is beyond Cost Explorer's {HISTORY_MONTHS} months of history "
-                f"(the oldest day available is {oldest}); use --source billing-file for older spend"
+                f"`cost.start` {spend_filter.start} is beyond Cost Explorer's {HISTORY_MONTHS} months of history "
+                f"(the oldest day available is {oldest}); use `cost.source` billing-file for older spend"
             )
         notes = list(self._check_tags([key for key, _ in spend_filter.tags])) if self._check else []
         key = {"request": request, "endpoint": str(getattr(self.client.meta, "endpoint_url", ""))}
@@ -221,7 +221,7 @@ class CostExplorerSource:
                 endpoint = self.client.meta.endpoint_url
                 raise TrackerError(
                     f"cannot reach Cost Explorer at {endpoint} ({type(exc).__name__}); check the network, the "
-                    "proxy or AWS_ENDPOINT_URL_COST_EXPLORER, or use --source billing-file"
+                    "proxy or AWS_ENDPOINT_URL_COST_EXPLORER, or use `cost.source` billing-file"
                 ) from exc
             except ClientError as exc:
                 code = exc.response["Error"]["Code"]
@@ -252,7 +252,7 @@ def _explain(exc: Any, operation: str) -> Exception:
         # Not an AWS error code: something else (a proxy, a wrong endpoint) answered.
         return TrackerError(
             f"Cost Explorer's endpoint answered HTTP {status or code} ({message or 'no message'}), not an AWS "
-            "response: check the proxy or AWS_ENDPOINT_URL_COST_EXPLORER and rerun, or use --source billing-file"
+            "response: check the proxy or AWS_ENDPOINT_URL_COST_EXPLORER and rerun, or use `cost.source` billing-file"
         )
     permission = "ce:GetCostAndUsage" if operation == "get_cost_and_usage" else "ce:ListCostAllocationTags"
     if code in _EXPIRED:
@@ -260,16 +260,18 @@ def _explain(exc: Any, operation: str) -> Exception:
             f"the AWS credentials were rejected or have expired ({code}): refresh them, {_CREDENTIAL_HINT}"
         )
     if code == "AccessDeniedException":
-        return UsageError(f"Cost Explorer denied access ({code}): grant {permission}, or use --source billing-file")
+        return UsageError(
+            f"Cost Explorer denied access ({code}): grant {permission}, or use `cost.source` billing-file"
+        )
     if code == "DataUnavailableException":
         return TrackerError(
             f"Cost Explorer has no data for that period yet ({code}); data for a new account or a new tag "
-            "arrives within 24 hours: try later, or use --source estimate"
+            "arrives within 24 hours: try later, or use `cost.source` estimate"
         )
     if code in _THROTTLED:
         return TrackerError(f"Cost Explorer kept throttling the requests ({code}); wait a minute and rerun")
     if code == "BillExpirationException":
-        return UsageError(f"Cost Explorer: {message} ({code}); use --source billing-file for older spend")
+        return UsageError(f"Cost Explorer: {message} ({code}); use `cost.source` billing-file for older spend")
     return TrackerError(f"Cost Explorer refused {operation} ({code}): {message}")
 
 

@@ -161,7 +161,7 @@ def amount_expression(fmt: ExportFormat, metric: str, types: Mapping[str, str]) 
     column = fmt.amounts.get(metric)
     if column is None or column not in types:
         allowed = [m for m, c in fmt.amounts.items() if c in types] + ([AMORTIZED] if fmt.amortized else [])
-        raise UsageError(f"--metric {metric} is not in this {fmt.name} export; allowed here: {', '.join(allowed)}")
+        raise UsageError(f"`cost.metric` {metric} is not in this {fmt.name} export; allowed here: {', '.join(allowed)}")
     return _number(column, types), column
 
 

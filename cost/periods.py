@@ -25,7 +25,7 @@ def next_month(day: date) -> date:
 def validate_range(start: date | None, end: date | None) -> None:
     if start is not None and end is not None and end < start:
         raise UsageError(
-            f"--end {end} is before --start {start}; the end date is inclusive and must not precede the start"
+            f"`cost.end` {end} is before `cost.start` {start}; the end date is inclusive and must not precede the start"
         )
 
 

@@ -27,7 +27,7 @@ def split_url(url: str) -> tuple[str, str]:
     """``s3://bucket/prefix/`` -> (bucket, prefix)."""
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
     if not bucket:
-        raise UsageError(f"--file: {url!r} names no bucket; give s3://BUCKET/PREFIX/")
+        raise UsageError(f"`cost.file`: {url!r} names no bucket; give s3://BUCKET/PREFIX/")
     return bucket, prefix.strip("/")
 
 
@@ -73,10 +73,10 @@ def _filesystem() -> Any:
 def _explain(error: OSError, url: str, bucket: str) -> Exception:
     text = str(error)
     if "NO_SUCH_BUCKET" in text or "bucket does not exist" in text.lower():
-        return UsageError(f"--file: there is no bucket {bucket!r} ({url}); check the bucket's name")
+        return UsageError(f"`cost.file`: there is no bucket {bucket!r} ({url}); check the bucket's name")
     if any(mark in text for mark in ("ACCESS_DENIED", "AccessDenied", "INVALID_ACCESS_KEY", "403", "SIGNATURE")):
         return UsageError(
-            f"--file: S3 denied access to {url}: grant s3:ListBucket and s3:GetObject on it, "
+            f"`cost.file`: S3 denied access to {url}: grant s3:ListBucket and s3:GetObject on it, "
             "or use other credentials (AWS_PROFILE)"
         )
     return TrackerError(f"reading {url} failed: {first_line(error)}")
@@ -95,8 +95,8 @@ def register_s3_export(con: Any, name: str, url: str, spend_filter: SpendFilter)
     parquet = sorted(info.path for info in listing if info.is_file and info.path.endswith(".parquet"))
     if not parquet:
         if filesystem.get_file_info(bucket).type == fs.FileType.NotFound:
-            raise UsageError(f"--file: there is no bucket {bucket!r} ({url}); check the bucket's name")
-        raise UsageError(f"--file: no .parquet files under {url}; check the prefix of the data export")
+            raise UsageError(f"`cost.file`: there is no bucket {bucket!r} ({url}); check the bucket's name")
+        raise UsageError(f"`cost.file`: no .parquet files under {url}; check the prefix of the data export")
     chosen = [path for path in parquet if in_range(path, spend_filter)]
     try:
         # An empty range still needs the columns: the first file stands for the schema.

@@ -48,7 +48,9 @@ def fetch_spend(
         from cost.billing import BillingFileSource
 
         if settings.cost.file is None:
-            raise UsageError("--source billing-file needs --file PATH (a CUR 2.0, legacy CUR or FOCUS export)")
+            raise UsageError(
+                "`cost.source` billing-file needs `cost.file` PATH (a CUR 2.0, legacy CUR or FOCUS export)"
+            )
         return BillingFileSource(settings.cost.file).fetch(spend)
     from cost.estimate import EstimateSource
     from cost.prices import compute_hourly_price

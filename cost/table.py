@@ -91,7 +91,7 @@ class SpendTable:
         currencies = self.currencies
         if len(currencies) > 1:
             raise UsageError(
-                f"the spend is in {len(currencies)} currencies ({', '.join(currencies)}); choose one with --currency"
+                f"the spend is in {len(currencies)} currencies ({', '.join(currencies)}); choose one with `currency`"
             )
         return currencies[0] if currencies else "USD"
 

@@ -161,7 +161,7 @@ def _running_cost(settings: Settings, window: SpendWindow, *, refresh: bool) -> 
     assert source is not None
     if settings.cost.source == "estimate":
         raise UsageError(
-            "roi.running_cost_from needs billed spend; choose --source explorer or billing-file, "
+            "roi.running_cost_from needs billed spend; choose `cost.source` explorer or billing-file, "
             "or give roi.running_cost_per_month"
         )
     if window.start is None or window.end is None:

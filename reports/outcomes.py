@@ -50,13 +50,13 @@ class Outcomes:
 def _scan(path: Path) -> tuple[str, int]:
     """The DuckDB table expression of the file or folder, and how many files it reads."""
     if not path.exists():
-        raise UsageError(f"--outcomes: {path} does not exist")
+        raise UsageError(f"`outcomes`: {path} does not exist")
     if path.is_dir():
         parquet = sorted(str(p) for p in path.rglob("*.parquet"))
         csv = sorted(str(p) for p in path.rglob("*") if p.name.endswith((".csv", ".csv.gz")))
         files = parquet or csv
         if not files:
-            raise UsageError(f"--outcomes: no .parquet, .csv or .csv.gz files under {path}")
+            raise UsageError(f"`outcomes`: no .parquet, .csv or .csv.gz files under {path}")
         parquet_files = bool(parquet)
     else:
         files = [str(path)]
@@ -102,11 +102,11 @@ def read_outcomes(
     except duckdb.IOException as exc:
         raise TrackerError(f"reading {path} failed ({first_line(exc)}); rerun") from exc
     except duckdb.Error as exc:
-        raise UsageError(f"--outcomes: {path}: a value cannot be read ({first_line(exc)})") from exc
+        raise UsageError(f"`outcomes`: {path}: a value cannot be read ({first_line(exc)})") from exc
     finally:
         con.close()
     if not records:
-        raise UsageError(f"--outcomes: {path} has no rows; it needs one row per prediction")
+        raise UsageError(f"`outcomes`: {path} has no rows; it needs one row per prediction")
     return Outcomes(summary.months(), summary.outside, str(path), files)
 
 
@@ -174,7 +174,7 @@ def _columns(con: Any, scan: str, path: Path) -> dict[str, str]:
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     except duckdb.Error as exc:
-        raise UsageError(f"--outcomes: {path} is not a readable CSV or Parquet file ({first_line(exc)})") from exc
+        raise UsageError(f"`outcomes`: {path} is not a readable CSV or Parquet file ({first_line(exc)})") from exc
     return {str(row[0]): str(row[1]) for row in described}
 
 
@@ -189,7 +189,7 @@ def _rows_view(types: dict[str, str], task: str, path: Path) -> str:
     if missing:
         shown = ", ".join(sorted(columns)[:12])
         raise UsageError(
-            f"--outcomes: {path} has no column {missing[0]!r} (columns: {shown}); it needs timestamp, "
+            f"`outcomes`: {path} has no column {missing[0]!r} (columns: {shown}); it needs timestamp, "
             "y_score or y_pred, and y_true"
         )
 
@@ -214,19 +214,19 @@ def _check_rows(con: Any, path: Path, summary: _Summary) -> None:
             f"SELECT CAST(timestamp AS VARCHAR) FROM {_SOURCE} WHERE TRY_CAST(timestamp AS TIMESTAMPTZ) IS NULL LIMIT 1"
         ).fetchone()
         raise UsageError(
-            f"--outcomes: {path}: timestamp {raw[0] if raw else None!r} is not a date and time (use ISO 8601, UTC)"
+            f"`outcomes`: {path}: timestamp {raw[0] if raw else None!r} is not a date and time (use ISO 8601, UTC)"
         )
     if summary.bad_truth:
         found = con.execute(
             "SELECT raw_truth FROM outcome_rows WHERE truth IS NULL AND raw_truth IS NOT NULL LIMIT 1"
         ).fetchone()
-        raise UsageError(f"--outcomes: {path}: y_true {found[0] if found else None!r} is not a number (0/1, or empty)")
+        raise UsageError(f"`outcomes`: {path}: y_true {found[0] if found else None!r} is not a number (0/1, or empty)")
     if summary.task == "classification":
         for m in summary.by_month.values():
             if m["labelled"] != m["tp"] + m["fp"] + m["fn"] + m["tn"]:
-                raise UsageError(f"--outcomes: {path}: y_true must be 0 or 1 (or empty while unknown)")
+                raise UsageError(f"`outcomes`: {path}: y_true must be 0 or 1 (or empty while unknown)")
     if summary.no_score:
-        raise UsageError(f"--outcomes: {path}: {summary.no_score} rows have no score or prediction")
+        raise UsageError(f"`outcomes`: {path}: {summary.no_score} rows have no score or prediction")
 
 
 def _daily_query(

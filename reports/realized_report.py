@@ -97,8 +97,8 @@ def build_realized(
     )
     if not outcomes.months:
         raise UsageError(
-            f"--outcomes: no prediction in {outcomes_path} falls between {start or 'the start'} and {end or 'the end'} "
-            f"({outcomes.outside_window} outside); widen --start/--end"
+            f"`outcomes`: no prediction in {outcomes_path} falls between {start or 'the start'} and "
+            f"{end or 'the end'} ({outcomes.outside_window} outside); widen `outcomes.start`/`outcomes.end`"
         )
     running = _running_costs(settings, plan, outcomes, refresh=refresh)
     realized = realize(plan, outcomes.months, running, positive_name=settings.roi.positive_name)
@@ -187,7 +187,7 @@ def _running_costs(settings: Settings, plan: Plan, outcomes: Outcomes, *, refres
     if source is None:
         return [(plan.running_cost_per_month, "configured")] * len(outcomes.months)
     if settings.cost.source == "estimate":
-        raise UsageError("roi.running_cost_from needs billed spend; choose --source explorer or billing-file")
+        raise UsageError("roi.running_cost_from needs billed spend; choose `cost.source` explorer or billing-file")
     import calendar
 
     from cost.service import fetch_spend

@@ -4,7 +4,9 @@ traceback, a short message, and no MLflow run left RUNNING."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import sqlite3
 import subprocess
 from dataclasses import dataclass, field
@@ -163,6 +165,18 @@ def _check(workdir: Path, case: Case, done: subprocess.CompletedProcess[str]) ->
     shown = done.stderr if case.summary else output
     assert len(shown) <= 300, shown
     assert _running_runs(workdir) == 0
+    # A flag the error names is one the command has: no advice that ends in "No such option".
+    if case.args[0] in COMMANDS:
+        for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", errors[0]):
+            assert flag in _help(case.args[0]), f"{errors[0]!r} names {flag}, which `tracker {case.args[0]}` lacks"
+
+
+COMMANDS = ("sweep", "runs", "cost", "report", "realized", "ui", "grpc-proxy")
+
+
+@functools.cache
+def _help(command: str) -> str:
+    return subprocess.run(tracker_command(command, "--help"), capture_output=True, text=True, check=True).stdout
 
 
 @pytest.mark.slow

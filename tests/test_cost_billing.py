@@ -74,7 +74,7 @@ def test_monthly_periods_are_clipped_to_the_range(tmp_path: Path) -> None:
 def test_two_currencies_must_be_chosen_between(tmp_path: Path) -> None:
     path = bf.write_focus_csv(tmp_path / "focus.csv", [*bf.LINES, bf.EUR_LINE])
     table = BillingFileSource(path).fetch(CHURN)
-    with pytest.raises(UsageError, match=r"the spend is in 2 currencies \(EUR, USD\); choose one with --currency"):
+    with pytest.raises(UsageError, match=r"the spend is in 2 currencies \(EUR, USD\); choose one with `currency`"):
         _ = table.total
     assert table.only_currency("EUR").total == Decimal("4.00")
     assert table.only_currency("USD").total == Decimal(bf.CHURN_TOTAL)
@@ -94,7 +94,7 @@ def test_metric_not_in_the_export(tmp_path: Path) -> None:
     blended = SpendFilter(tags=CHURN.tags, start=CHURN.start, end=CHURN.end, metric="BlendedCost")
     with pytest.raises(
         UsageError,
-        match=r"--metric BlendedCost is not in this FOCUS 1\.x export; allowed here: UnblendedCost, AmortizedCost",
+        match=r"`cost.metric` BlendedCost is not in this FOCUS 1\.x export; allowed here: UnblendedCost, AmortizedCost",
     ):
         BillingFileSource(path).fetch(blended)
     amortized = SpendFilter(tags=CHURN.tags, start=CHURN.start, end=CHURN.end, metric="AmortizedCost")

@@ -155,7 +155,7 @@ def test_throttling_that_never_ends_is_a_clear_failure() -> None:
             "AccessDeniedException",
             2,
             "Cost Explorer denied access (AccessDeniedException): grant ce:GetCostAndUsage, "
-            "or use --source billing-file",
+            "or use `cost.source` billing-file",
         ),
         (
             "ExpiredTokenException",
@@ -224,7 +224,7 @@ def test_range_beyond_13_months_is_refused_without_a_request() -> None:
 
 def test_end_before_start_is_refused() -> None:
     backwards = SpendFilter(tags=(("project", "churn"),), start=date(2026, 10, 31), end=date(2026, 10, 1))
-    with pytest.raises(UsageError, match="--end 2026-10-01 is before --start 2026-10-31"):
+    with pytest.raises(UsageError, match=r"`cost\.end` 2026-10-01 is before `cost\.start` 2026-10-31"):
         CostExplorerSource(_client(), today=TODAY).fetch(backwards)
 
 

@@ -96,3 +96,37 @@ def test_runs_without_a_sweep(workdir: Path, invoke) -> None:
     result = invoke("runs", "--experiment", "nothing-here")
     assert result.exit_code == 2
     assert "no experiment 'nothing-here'" in result.output
+
+
+def test_library_errors_name_config_keys_and_each_command_its_own_flags() -> None:
+    from tracker.cli import cli
+    from tracker.cli._group import in_flags
+
+    message = "`cost.source` billing-file needs `cost.file`: a CUR 2.0, legacy CUR or FOCUS export"
+    report, runs = cli.commands["report"], cli.commands["runs"]
+    assert in_flags(message, report) == "--source billing-file needs --file: a CUR 2.0, legacy CUR or FOCUS export"
+    # `tracker runs` has no --file: the key stays a key, never a flag the command would refuse.
+    assert in_flags(message, runs) == "cost.source billing-file needs cost.file: a CUR 2.0, legacy CUR or FOCUS export"
+    assert in_flags("run `tracker sweep` first", runs) == "run `tracker sweep` first"
+
+
+def test_a_currency_mismatch_in_a_report_names_no_flag_report_lacks(workdir: Path, invoke) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from cost.table import SpendFilter, SpendRow, SpendTable
+    from reports.gather import gather
+    from tracker.config import load_settings
+    from tracker.errors import UsageError
+    from tracker.record import Record
+
+    assert invoke("sweep", "--trials", "2", "--quiet").exit_code == 0
+    values = {"true_positive": 1, "false_positive": 0, "false_negative": 0, "true_negative": 0}
+    settings = load_settings(overrides={"roi": {"currency": "USD", "value_per_outcome": values}})
+    row = SpendRow(date(2026, 10, 1), date(2026, 10, 2), "S3", Decimal("1.00"), "EUR", False)
+    spend = SpendTable("billing-file", SpendFilter((), None, None), (row,))
+    with pytest.raises(UsageError) as raised:
+        gather(Record.open(settings.tracking_uri), settings, None, spend, refresh=False, check_tags=False)
+    assert str(raised.value) == (
+        "roi.currency is USD but the spend is in EUR; set roi.currency to EUR to match, or read a bill kept in USD"
+    )

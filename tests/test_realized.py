@@ -216,6 +216,45 @@ def test_realized_on_the_worked_example(workdir: Path, invoke, reported: Path) -
     assert json.loads(reader.attachments["realized.json"][0]) == data
 
 
+@pytest.fixture(scope="module")
+def _swept_store(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
+    """The worked example swept (two trials), with no report logged, once per module."""
+    folder = tmp_path_factory.mktemp("realized-unreported")
+    shutil.copytree(ROOT / "examples", folder / "examples")
+    data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
+    data["limits"]["max_trials"] = 2
+    data["roi"]["bootstrap_replicates"] = 50
+    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return swept_template(folder, _empty_mlflow_db, [["sweep", "--config", "marketing.yaml", "--quiet"]])
+
+
+@pytest.mark.slow
+def test_without_a_logged_report_the_plan_is_computed_without_charts_or_a_pdf(
+    workdir: Path, _swept_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reports.charts
+    import reports.render
+    from reports.realized_report import build_realized
+    from tracker.config import load_settings
+    from tracker.record import Record
+
+    copy_store(_swept_store, workdir, "marketing.yaml")
+    (workdir / "examples").symlink_to(_swept_store / "examples")
+
+    def refuse(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("the ROI report's charts or PDF were made for the plan")
+
+    for name in ("progress_chart", "tornado_chart"):
+        monkeypatch.setattr(reports.charts, name, refuse)
+    for name in ("render_html", "render_pdf"):
+        monkeypatch.setattr(reports.render, name, refuse)
+    settings = load_settings(workdir / "marketing.yaml", {"cost.file": str(SERVING)})
+    report = build_realized(settings, LOG, record=Record.open(settings.tracking_uri))
+    assert report.figures.plan.source.startswith("computed from the config")
+    assert report.figures.plan.threshold is not None and len(report.figures.months) == 6
+    assert set(report.charts) == {"cumulative", "psi"}  # the realized report's own charts only
+
+
 BAD_LOGS = [
     ("timestamp,y_true\n2027-01-01T00:00:00Z,1\n", "has no column 'y_score'"),
     ("timestamp,y_score,y_true\nyesterday,0.5,1\n", "timestamp 'yesterday' is not a date and time"),

@@ -195,7 +195,7 @@ def _open_study(
     except ValueError as exc:
         raise UsageError(
             f"study {settings.study_name!r} in {settings.storage} was created with other objectives: {exc}; "
-            "choose another --study"
+            "choose another `study`"
         ) from exc
 
 

@@ -98,7 +98,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     except Exception as exc:
         if sqlite_path(url) is not None and "not a database" in str(exc):
             raise UsageError(
-                f"storage: {sqlite_path(url)} is not an Optuna SQLite database; point --storage at another file"
+                f"storage: {sqlite_path(url)} is not an Optuna SQLite database; point `storage` at another file"
             ) from exc
         raise TrackerError(f"cannot open the Optuna storage {_redact(url)}: {first_line(exc, 200)}") from exc
 
@@ -111,7 +111,7 @@ def _open_journal(path: Path) -> optuna.storages.BaseStorage:
         return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
     except (ValueError, KeyError, TypeError) as exc:  # a line that is not Optuna's JSON
         raise UsageError(
-            f"storage: {path} is not an Optuna journal file ({first_line(exc, 120)}); point --storage at another file"
+            f"storage: {path} is not an Optuna journal file ({first_line(exc, 120)}); point `storage` at another file"
         ) from exc
     except OSError as exc:
         raise UsageError(f"storage: cannot open the journal file {path}: {exc.strerror or exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -53,7 +54,8 @@ class _Group(click.Group):
         except TrackerError as exc:
             if ctx.meta.get("debug"):
                 raise
-            click.echo(f"error: {_one_line(str(exc))}", err=True)
+            command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+            click.echo(f"error: {_one_line(in_flags(str(exc), command))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -68,6 +70,40 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(1)
+
+
+# The config keys a library error may name (in backticks), and the flag that sets each one on
+# the commands that have it. Only this layer knows the flags: the library speaks in keys.
+CONFIG_FLAGS = {
+    "attribute_to": "--attribute-to",
+    "cost.end": "--end",
+    "cost.file": "--file",
+    "cost.metric": "--metric",
+    "cost.source": "--source",
+    "cost.start": "--start",
+    "currency": "--currency",
+    "experiment": "--experiment",
+    "outcomes": "--outcomes",
+    "outcomes.end": "--end",
+    "outcomes.start": "--start",
+    "storage": "--storage",
+    "study": "--study",
+    "tags": "--tag",
+    "tracking_uri": "--tracking-uri",
+}
+_KEY = re.compile(r"`([a-z_][a-z0-9_.]*)`")
+
+
+def in_flags(message: str, command: click.Command | None) -> str:
+    """A library error as this command's user reads it: each config key it names becomes the
+    command's flag for it, where the command has that flag, and stays the key otherwise."""
+    flags = {opt for param in (command.params if command else ()) for opt in param.opts}
+
+    def flag(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return CONFIG_FLAGS[key] if CONFIG_FLAGS.get(key) in flags else key
+
+    return _KEY.sub(flag, message)
 
 
 def _one_line(message: str, limit: int = 400) -> str:

@@ -40,7 +40,7 @@ def _check_server(tracking_uri: str, timeout: float = 10) -> None:
         reason = getattr(exc, "reason", None) or exc
         raise TrackerError(
             f"cannot reach the MLflow tracking server at {tracking_uri} ({reason}); start it, "
-            "or check tracking_uri (MLFLOW_TRACKING_URI)"
+            "or check `tracking_uri` (MLFLOW_TRACKING_URI)"
         ) from exc
 
 
@@ -66,7 +66,7 @@ def _initialise_sqlite_once(tracking_uri: str) -> MlflowClient:
             raise
         except Exception as exc:  # SQLAlchemy's errors, when the file is not an MLflow database
             raise UsageError(
-                f"{path} is not an MLflow SQLite database; point tracking_uri at another file (or move this one away)"
+                f"{path} is not an MLflow SQLite database; point `tracking_uri` at another file (or move this one away)"
             ) from exc
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

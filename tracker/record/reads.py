@@ -95,7 +95,7 @@ class RunReader:
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
             raise UsageError(
-                f"no experiment {name!r} in {self.tracking_uri}; run `tracker sweep` first or set experiment"
+                f"no experiment {name!r} in {self.tracking_uri}; run `tracker sweep` first or set `experiment`"
             )
         return str(experiment.experiment_id)
 

@@ -192,7 +192,7 @@ class SweepRecord:
             if experiment.lifecycle_stage == "deleted":
                 raise UsageError(
                     f"experiment {name!r} is deleted in {self.tracking_uri}; restore it in the MLflow UI "
-                    "or choose another experiment"
+                    "or choose another `experiment`"
                 )
             return str(experiment.experiment_id)
         try:
