@@ -23,6 +23,7 @@ from reports.simulation import (
     regression_replicate,
     simulate,
 )
+from reports.verdict import plain_quality, recommend
 from tracker.config import Estimate, likely
 from tracker.errors import ConfigError, TrackerError
 from tracker.metrics import EXPECTED_VALUE, classification_metrics, regression_metrics
@@ -81,7 +82,7 @@ def analyse(evidence: Evidence, settings: Settings) -> Analysis:
         result, uncertainty, sens, quality, words = _regress(evidence, a, settings)
         decision = None
     notes = _notes(evidence, a, settings, decision)
-    decision_text, reason = roi.recommend(result, uncertainty.probability_npv_positive, uncertainty.replicates)
+    decision_text, reason = recommend(result, uncertainty.probability_npv_positive, uncertainty.replicates)
     return Analysis(
         assumptions=a,
         result=result,
@@ -162,13 +163,13 @@ def basis(evidence: Evidence) -> str:
     return "estimated" if spend.estimated or spend.source == "estimate" else "billed"
 
 
-def double_counting(r: RoiConfig) -> bool:
+def double_counting(roi_config: RoiConfig) -> bool:
     """A positive value for a catch and a negative one for a miss usually count one customer twice."""
-    v = r.value_per_outcome
+    v = roi_config.value_per_outcome
     return v is not None and likely(v.false_negative) < 0 and likely(v.true_positive) > 0
 
 
-def _warnings(evidence: Evidence, a: roi.Assumptions, settings: Settings) -> tuple[str, ...]:
+def _warnings(evidence: Evidence, assumptions: roi.Assumptions, settings: Settings) -> tuple[str, ...]:
     """What a finance reader must see on page 1 before trusting the figures."""
     out = []
     w = evidence.window
@@ -177,24 +178,25 @@ def _warnings(evidence: Evidence, a: roi.Assumptions, settings: Settings) -> tup
             f"The spend window {w.start or 'from the start'} to {w.end or 'today'} does not overlap the runs "
             f"({w.runs_first} to {w.runs_last}); the development cost may belong to something else."
         )
-    if a.cloud_cost is None:
+    if assumptions.cloud_cost is None:
         out.append("No cloud spend was found for the project's tags in the spend window.")
-    elif a.cloud_cost <= 0:
-        out.append(f"The cloud spend nets to {cents_text(a.cloud_cost)} {a.currency}: credits or refunds exceed usage.")
+    elif assumptions.cloud_cost <= 0:
+        nets = f"{cents_text(assumptions.cloud_cost)} {assumptions.currency}"
+        out.append(f"The cloud spend nets to {nets}: credits or refunds exceed usage.")
     estimated = estimated_alongside(evidence)
-    billed = a.cloud_cost
+    billed = assumptions.cloud_cost
     if estimated is not None and billed is not None and (billed > 0 or estimated > 0):
         low, high = sorted((abs(billed), abs(estimated)))
         if low == 0 or high / low > SPEND_MISMATCH:
             out.append(
-                f"Billed spend ({cents_text(billed)} {a.currency}) and the sweep's estimate from trial durations "
-                f"({cents_text(estimated)} USD) differ more than {SPEND_MISMATCH}-fold: check that the tags and the "
-                "window select this project's work."
+                f"Billed spend ({cents_text(billed)} {assumptions.currency}) and the sweep's estimate from trial "
+                f"durations ({cents_text(estimated)} USD) differ more than {SPEND_MISMATCH}-fold: check that the "
+                "tags and the window select this project's work."
             )
     if evidence.task == "classification" and double_counting(settings.roi):
         out.append(
             "The value model gives a catch a positive value and a miss a negative one, so each catch counts "
-            f"{cents_text(a.value_of_a_catch)} {a.currency}: usually the same customer twice. "
+            f"{cents_text(assumptions.value_of_a_catch)} {assumptions.currency}: usually the same customer twice. "
             "Value each outcome against doing nothing, or use roi.action."
         )
     return tuple(out)
@@ -207,10 +209,12 @@ def estimated_alongside(evidence: Evidence) -> Decimal | None:
     return sum((Decimal(str(t.cost_estimated)) for t in evidence.trials), Decimal(0))
 
 
-def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision: Decision | None) -> tuple[str, ...]:
+def _notes(
+    evidence: Evidence, assumptions: roi.Assumptions, settings: Settings, decision: Decision | None
+) -> tuple[str, ...]:
     """What the figures assume, said once on page 1."""
     out = []
-    if decision is not None and a.production_positive_rate is None:
+    if decision is not None and assumptions.production_positive_rate is None:
         out.append(
             f"Production is assumed to have the test set's positive rate ({decision.test_positive_rate:.1%}); "
             "set roi.production_positive_rate to correct it."
@@ -235,11 +239,11 @@ def _notes(evidence: Evidence, a: roi.Assumptions, settings: Settings, decision:
 
 
 def _classify(
-    evidence: Evidence, a: roi.Assumptions, settings: Settings
+    evidence: Evidence, assumed: roi.Assumptions, settings: Settings
 ) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], Decision, tuple[QualityRow, ...], list[str]]:
     test = Scored.of(evidence.test["y_true"], evidence.test["y_score"])
     val = Scored.of(evidence.val["y_true"], evidence.val["y_score"])
-    threshold = best_threshold(val, a)
+    threshold = best_threshold(val, assumed)
     base_flags = (
         np.zeros(len(test.y_true), dtype=np.int64)
         if evidence.baseline is None
@@ -247,17 +251,17 @@ def _classify(
     )
     counts = confusion_at(test, threshold)
     base = confusion_at(Scored(test.y_true, base_flags.astype(np.float64)), 0.5)
-    result = roi.classification_value(counts, base, a)
+    result = roi.classification_value(counts, base, assumed)
     decision = Decision(
         threshold=threshold,
         model=counts,
         baseline=base,
-        at_half=roi.classification_value(confusion_at(test, 0.5), base, a),
+        at_half=roi.classification_value(confusion_at(test, 0.5), base, assumed),
         test_positive_rate=counts.positive_rate,
         val_positive_rate=confusion_at(val, threshold).positive_rate,
     )
     uncertainty = simulate(
-        a,
+        assumed,
         classification_replicate(test, val, base_flags),
         test_rows=len(test.y_true),
         val_rows=len(val.y_true),
@@ -268,7 +272,7 @@ def _classify(
             "and the threshold re-picked on a bootstrap of the validation rows"
         ),
     )
-    sens = roi.sensitivity(lambda moved: roi.classification_value(counts, base, moved).npv, a)
+    sens = roi.sensitivity(lambda moved: roi.classification_value(counts, base, moved).npv, assumed)
     predicted = [int(v) for v in (test.y_score >= threshold)]
     val_predicted = [int(v) for v in (val.y_score >= threshold)]
     quality = _quality_rows(
@@ -277,7 +281,7 @@ def _classify(
         classification_metrics(list(test.y_true), [int(v) for v in base_flags], None),
         "classification",
     )
-    words = roi.plain_quality(counts, settings.roi.positive_name)
+    words = plain_quality(counts, settings.roi.positive_name)
     return result, uncertainty, sens, decision, quality, words
 
 
@@ -285,7 +289,7 @@ def _classify(
 
 
 def _regress(
-    evidence: Evidence, a: roi.Assumptions, settings: Settings
+    evidence: Evidence, assumed: roi.Assumptions, settings: Settings
 ) -> tuple[roi.Valuation, Uncertainty, list[roi.Sensitivity], tuple[QualityRow, ...], list[str]]:
     y_true = [float(v) for v in evidence.test["y_true"]]
     y_pred = [float(v) for v in evidence.test["y_pred"]]
@@ -302,9 +306,9 @@ def _regress(
     base_err = [abs(Decimal(repr(t)) - Decimal(repr(p))) for t, p in zip(y_true, base_pred, strict=True)]
     n = Decimal(len(y_true))
     model_total, base_total = sum(model_err, Decimal(0)), sum(base_err, Decimal(0))
-    result = roi.regression_value(model_total, base_total, n, a)
+    result = roi.regression_value(model_total, base_total, n, assumed)
     uncertainty = simulate(
-        a,
+        assumed,
         regression_replicate(np.array([float(e) for e in model_err]), np.array([float(e) for e in base_err])),
         test_rows=len(y_true),
         val_rows=0,
@@ -312,7 +316,7 @@ def _regress(
         seed=settings.seed,
         method="seeded Monte Carlo: triangular draws of the ranged assumptions and a bootstrap of the test rows",
     )
-    sens = roi.sensitivity(lambda moved: roi.regression_value(model_total, base_total, n, moved).npv, a)
+    sens = roi.sensitivity(lambda moved: roi.regression_value(model_total, base_total, n, moved).npv, assumed)
     quality = _quality_rows(regression_metrics(y_true, y_pred), {}, regression_metrics(y_true, base_pred), "regression")
     words = [f"Its predictions are off by {model_total / n:.3g} on average, against {base_total / n:.3g} without it."]
     return result, uncertainty, sens, quality, words

@@ -105,19 +105,17 @@ def gather(
     if task == "classification" and not binary:
         raise UsageError("the value model needs a binary classifier or a regression; this model has more classes")
     window = _window(settings, trials or (best,))
-    dated = settings.model_copy(
-        update={"cost": settings.cost.model_copy(update={"start": window.start, "end": window.end})}
-    )
     if spend is None:
-        from cost.service import fetch_spend
+        from cost.service import spend_filter, spend_for
 
-        spend = fetch_spend(dated, refresh=refresh, check_tags=check_tags, store=reads)
+        dated = spend_filter(settings, window=(window.start, window.end))
+        spend = spend_for(settings, dated, runs=reads, refresh=refresh, check_tags=check_tags)
     if spend.rows and spend.currency != settings.roi.currency:
         raise UsageError(
             f"roi.currency is {settings.roi.currency} but the spend is in {spend.currency}; "
             f"set roi.currency to {spend.currency} to match, or read a bill kept in {settings.roi.currency}"
         )
-    running = _running_cost(dated, window, refresh=refresh) if settings.roi.running_cost_from else None
+    running = _running_cost(settings, window, refresh=refresh) if settings.roi.running_cost_from else None
     return Evidence(
         parent=parent,
         best=best,
@@ -155,7 +153,7 @@ def _window(settings: Settings, runs: tuple[TrialRun, ...]) -> SpendWindow:
 
 def _running_cost(settings: Settings, window: SpendWindow, *, refresh: bool) -> RunningCost:
     """Average monthly billed spend for ``roi.running_cost_from``'s tags, over the window's whole months."""
-    from cost.service import fetch_spend
+    from cost.service import spend_filter, spend_for
 
     source = settings.roi.running_cost_from
     assert source is not None
@@ -166,8 +164,8 @@ def _running_cost(settings: Settings, window: SpendWindow, *, refresh: bool) -> 
         )
     if window.start is None or window.end is None:
         raise UsageError("roi.running_cost_from needs a cost window; set cost.start and cost.end to whole months")
-    tagged = settings.model_copy(update={"tags": dict(source.tags)})
-    by_month = fetch_spend(tagged, refresh=refresh, check_tags=False).by_month()
+    tagged = spend_filter(settings, tags=source.tags, window=(window.start, window.end))
+    by_month = spend_for(settings, tagged, refresh=refresh, check_tags=False).by_month()
     whole = _whole_months(window.start, window.end)
     if not whole:
         raise UsageError(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reports.outcomes import MonthOutcomes
-from tracker.money import cents
+from tracker.money import ONE, ZERO, cents
 from tracker.value import Confusion, OutcomeValues
 
 __all__ = [
@@ -31,8 +31,6 @@ __all__ = [
     "wilson",
 ]
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
 # PSI's usual reading.
 PSI_WATCH, PSI_SHIFTED = 0.1, 0.25
 # Within ±10% of the plan is on plan.
@@ -70,13 +68,13 @@ class Plan:
         return ONE if r <= 0 or index >= r else Decimal(index) / Decimal(r)
 
 
-def uplift(tpr: Decimal, fpr: Decimal, rate: Decimal, v: OutcomeValues) -> Decimal:
+def uplift(tpr: Decimal, fpr: Decimal, rate: Decimal, values: OutcomeValues) -> Decimal:
     """Expected value per prediction over the no-model baseline at these rates.
 
     The report's EV less the no-model EV, p·v_FN + (1−p)·v_TN, which simplifies to
     p·TPR·(v_TP − v_FN) + (1−p)·FPR·(v_FP − v_TN).
     """
-    return rate * tpr * (v.tp - v.fn) + (ONE - rate) * fpr * (v.fp - v.tn)
+    return rate * tpr * (values.tp - values.fn) + (ONE - rate) * fpr * (values.fp - values.tn)
 
 
 @dataclass(frozen=True)
@@ -156,13 +154,17 @@ def psi(expected: Sequence[int], actual: Sequence[int]) -> float:
     return out
 
 
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float, float] | None:
+def wilson(successes: int, count: int, z_score: float = 1.96) -> tuple[float, float, float] | None:
     """The share and its Wilson score interval (95% by default); None without trials."""
-    if n <= 0:
+    if count <= 0:
         return None
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    p = successes / count
+    centre = (p + z_score * z_score / (2 * count)) / (1 + z_score * z_score / count)
+    half = (
+        z_score
+        * math.sqrt(p * (1 - p) / count + z_score * z_score / (4 * count * count))
+        / (1 + z_score * z_score / count)
+    )
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -170,33 +172,33 @@ def drift_reading(value: float) -> str:
     return "shifted" if value > PSI_SHIFTED else ("watch" if value >= PSI_WATCH else "stable")
 
 
-def _month(plan: Plan, index: int, m: MonthOutcomes, running: Decimal, basis: str) -> Month:
+def _month(plan: Plan, index: int, outcomes: MonthOutcomes, running: Decimal, basis: str) -> Month:
     """One month against the plan. Its money is rounded to the cent here, once, so that every
     figure shown (and every sum of them) reconciles: net = value − running cost, gap = its parts."""
     planned_volume = plan.predictions_per_month * plan.ramp(index)
     planned_uplift = cents(planned_volume * plan.planned_uplift())
     running = cents(running)
-    counts = Confusion(m.tp, m.fp, m.fn, m.tn)
+    counts = Confusion(outcomes.tp, outcomes.fp, outcomes.fn, outcomes.tn)
     realized = baseline = extrapolated = rate = gap = None
     precision = recall = None
-    if m.labelled:
+    if outcomes.labelled:
         if plan.values is not None:
             v = plan.values
-            realized = m.tp * v.tp + m.fp * v.fp + m.fn * v.fn + m.tn * v.tn
-            baseline = (m.tp + m.fn) * v.fn + (m.fp + m.tn) * v.tn
+            realized = outcomes.tp * v.tp + outcomes.fp * v.fp + outcomes.fn * v.fn + outcomes.tn * v.tn
+            baseline = (outcomes.tp + outcomes.fn) * v.fn + (outcomes.fp + outcomes.tn) * v.tn
             rate = counts.positive_rate
-            precision = wilson(m.tp, m.tp + m.fp)
-            recall = wilson(m.tp, m.tp + m.fn)
+            precision = wilson(outcomes.tp, outcomes.tp + outcomes.fp)
+            recall = wilson(outcomes.tp, outcomes.tp + outcomes.fn)
         else:
-            realized = -plan.value_per_unit_error * m.model_abs_error
-            baseline = -plan.value_per_unit_error * m.baseline_abs_error
-        extrapolated = cents((realized - baseline) * Decimal(m.predictions) / Decimal(m.labelled))
-        gap = _decompose(plan, Decimal(m.predictions), planned_volume, counts, extrapolated - planned_uplift)
+            realized = -plan.value_per_unit_error * outcomes.model_abs_error
+            baseline = -plan.value_per_unit_error * outcomes.baseline_abs_error
+        extrapolated = cents((realized - baseline) * Decimal(outcomes.predictions) / Decimal(outcomes.labelled))
+        gap = _decompose(plan, Decimal(outcomes.predictions), planned_volume, counts, extrapolated - planned_uplift)
     return Month(
         index=index,
-        month=m.month,
-        predictions=m.predictions,
-        labelled=m.labelled,
+        month=outcomes.month,
+        predictions=outcomes.predictions,
+        labelled=outcomes.labelled,
         counts=counts,
         realized_value=realized,
         baseline_value=baseline,
@@ -206,7 +208,7 @@ def _month(plan: Plan, index: int, m: MonthOutcomes, running: Decimal, basis: st
         running_cost_basis=basis,
         realized_net=None if extrapolated is None else extrapolated - running,
         planned_net=planned_uplift - cents(plan.running_cost_per_month),
-        psi=psi(plan.test_bins, m.bins) if m.bins and plan.test_bins else 0.0,
+        psi=psi(plan.test_bins, outcomes.bins) if outcomes.bins and plan.test_bins else 0.0,
         positive_rate=rate,
         precision=precision,
         recall=recall,

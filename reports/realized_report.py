@@ -190,17 +190,13 @@ def _running_costs(settings: Settings, plan: Plan, outcomes: Outcomes, *, refres
         raise UsageError("roi.running_cost_from needs billed spend; choose `cost.source` explorer or billing-file")
     import calendar
 
-    from cost.service import fetch_spend
+    from cost.service import spend_filter, spend_for
 
     first, last = outcomes.months[0].month, outcomes.months[-1].month
     year, month = (int(part) for part in last.split("-"))
-    window = {
-        "start": date.fromisoformat(f"{first}-01"),
-        "end": date(year, month, calendar.monthrange(year, month)[1]),
-        "granularity": "monthly",
-    }
-    tagged = settings.model_copy(update={"tags": dict(source.tags), "cost": settings.cost.model_copy(update=window)})
-    by_month = fetch_spend(tagged, refresh=refresh, check_tags=False).by_month()
+    window = (date.fromisoformat(f"{first}-01"), date(year, month, calendar.monthrange(year, month)[1]))
+    tagged = spend_filter(settings, tags=source.tags, window=window, granularity="monthly")
+    by_month = spend_for(settings, tagged, refresh=refresh, check_tags=False).by_month()
     # A month the bill does not cover yet is said so, not silently free.
     return [
         (by_month[m.month], "billed") if m.month in by_month else (Decimal(0), "billed: none found")
@@ -218,41 +214,48 @@ def _interval(value: tuple[float, float, float] | None) -> f.Interval | None:
     return f.Interval(share, low, high)
 
 
-def _month_figures(m: Month) -> f.MonthFigures:
+def _month_figures(month_result: Month) -> f.MonthFigures:
     return f.MonthFigures(
-        month=m.month,
-        index=m.index,
-        predictions=m.predictions,
-        labelled=m.labelled,
-        share_labelled=f.score(m.share_labelled),
-        tp=m.counts.tp,
-        fp=m.counts.fp,
-        fn=m.counts.fn,
-        tn=m.counts.tn,
+        month=month_result.month,
+        index=month_result.index,
+        predictions=month_result.predictions,
+        labelled=month_result.labelled,
+        share_labelled=f.score(month_result.share_labelled),
+        tp=month_result.counts.tp,
+        fp=month_result.counts.fp,
+        fn=month_result.counts.fn,
+        tn=month_result.counts.tn,
         realized_value_labelled=f.money(
-            None if m.realized_value is None else m.realized_value - (m.baseline_value or Decimal(0))
+            None
+            if month_result.realized_value is None
+            else month_result.realized_value - (month_result.baseline_value or Decimal(0))
         ),
-        realized_value=f.money(m.realized_uplift),
-        realized_value_estimated=m.labelled < m.predictions,
-        planned_value=cents(m.planned_uplift),
-        running_cost=cents(m.running_cost),
-        running_cost_basis=m.running_cost_basis,
-        realized_net=f.money(m.realized_net),
-        planned_net=cents(m.planned_net),
-        psi=f.score(m.psi) or Decimal(0),
-        positive_rate=f.score(m.positive_rate),
-        precision=_interval(m.precision),
-        recall=_interval(m.recall),
+        realized_value=f.money(month_result.realized_uplift),
+        realized_value_estimated=month_result.labelled < month_result.predictions,
+        planned_value=cents(month_result.planned_uplift),
+        running_cost=cents(month_result.running_cost),
+        running_cost_basis=month_result.running_cost_basis,
+        realized_net=f.money(month_result.realized_net),
+        planned_net=cents(month_result.planned_net),
+        psi=f.score(month_result.psi) or Decimal(0),
+        positive_rate=f.score(month_result.positive_rate),
+        precision=_interval(month_result.precision),
+        recall=_interval(month_result.recall),
         gap=None
-        if m.gap is None
-        else f.GapFigures(cents(m.gap.volume), cents(m.gap.base_rate), cents(m.gap.quality), cents(m.gap.total)),
+        if month_result.gap is None
+        else f.GapFigures(
+            cents(month_result.gap.volume),
+            cents(month_result.gap.base_rate),
+            cents(month_result.gap.quality),
+            cents(month_result.gap.total),
+        ),
     )
 
 
 def _present(
     settings: Settings,
     planned: LoadedPlan,
-    r: Realized,
+    realized: Realized,
     outcomes: Outcomes,
     start: date | None,
     end: date | None,
@@ -261,24 +264,24 @@ def _present(
 ) -> f.RealizedFigures:
     from tracker import __version__
 
-    plan, to_date, latest = planned.plan, _to_date(r), r.months[-1]
+    plan, to_date, latest = planned.plan, _to_date(realized), realized.months[-1]
     return f.RealizedFigures(
         schema=f.REALIZED_SCHEMA,
         headline=f.RealizedHeadline(
             currency=plan.currency,
-            recommendation=r.recommendation,
-            reasons=r.reasons,
+            recommendation=realized.recommendation,
+            reasons=realized.reasons,
             **{field: getattr(to_date, field) for field in _TO_DATE},
-            drift_status=r.drift_status,
-            latest_psi=f.score(r.latest_psi) or Decimal(0),
+            drift_status=realized.drift_status,
+            latest_psi=f.score(realized.latest_psi) or Decimal(0),
             latest_month=latest.month,
             latest_share_labelled=f.score(latest.share_labelled),
         ),
         plan=_plan_figures(planned),
-        months=tuple(_month_figures(m) for m in r.months),
+        months=tuple(_month_figures(m) for m in realized.months),
         to_date=to_date,
-        drift=_drift(plan, r),
-        recommendation=f.RecommendationFigures(r.recommendation, r.reasons),
+        drift=_drift(plan, realized),
+        recommendation=f.RecommendationFigures(realized.recommendation, realized.reasons),
         input=f.InputFigures(outcomes.location, outcomes.files, f.DateWindow(start, end), outcomes.outside_window),
         provenance=f.Provenance(
             experiment=settings.experiment,
@@ -298,8 +301,8 @@ def _present(
 _TO_DATE = tuple(field.name for field in dataclasses.fields(f.ToDateFigures))
 
 
-def _to_date(r: Realized) -> f.ToDateFigures:
-    t = r.to_date
+def _to_date(realized: Realized) -> f.ToDateFigures:
+    t = realized.to_date
     return f.ToDateFigures(
         realized_net=cents(t.realized_net),
         planned_net=cents(t.planned_net),
@@ -328,13 +331,13 @@ def _plan_figures(planned: LoadedPlan) -> f.PlanFigures:
     )
 
 
-def _drift(plan: Plan, r: Realized) -> f.DriftFigures:
+def _drift(plan: Plan, realized: Realized) -> f.DriftFigures:
     classifier = plan.values is not None
     alerts = plan.test.tp + plan.test.fp
     return f.DriftFigures(
-        psi=f.score(r.latest_psi) or Decimal(0),
-        status=r.drift_status,
-        positive_rate=f.score(r.positive_rate),
+        psi=f.score(realized.latest_psi) or Decimal(0),
+        status=realized.drift_status,
+        positive_rate=f.score(realized.positive_rate),
         planned_positive_rate=f.score(plan.planned_rate) if classifier else None,
         test_recall=f.score(plan.test.tpr) if classifier else None,
         test_precision=f.score(Decimal(plan.test.tp) / Decimal(alerts)) if classifier and alerts else None,
@@ -342,14 +345,14 @@ def _drift(plan: Plan, r: Realized) -> f.DriftFigures:
 
 
 def _charts(
-    r: Realized, currency: str, cumulative_chart: Callable[..., str], psi_chart: Callable[..., str]
+    result: Realized, currency: str, cumulative_chart: Callable[..., str], psi_chart: Callable[..., str]
 ) -> dict[str, str]:
-    months = [m.month for m in r.months]
+    months = [m.month for m in result.months]
     planned: list[Decimal] = []
     realized: list[Decimal | None] = []
     plan_total, real_total = Decimal(0), Decimal(0)
     known = True
-    for m in r.months:
+    for m in result.months:
         plan_total += m.planned_net
         planned.append(plan_total)
         known = known and m.realized_net is not None
@@ -357,7 +360,7 @@ def _charts(
         realized.append(real_total if known else None)
     return {
         "cumulative": cumulative_chart(months, planned, realized, ylabel=f"cumulative net ({currency})"),
-        "psi": psi_chart(months, [m.psi for m in r.months]),
+        "psi": psi_chart(months, [m.psi for m in result.months]),
     }
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from tracker import value
+from tracker.money import ONE, ZERO
 from tracker.value import Confusion, OutcomeValues
 
 __all__ = [
@@ -33,16 +34,12 @@ __all__ = [
     "expected_value",
     "npv_factors",
     "payback_months",
-    "plain_quality",
-    "recommend",
     "regression_value",
     "sensitivity",
     "valuation",
     "with_value",
 ]
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
 TWELVE = Decimal(12)
 
 
@@ -130,23 +127,23 @@ class Assumptions:
         return (self.cloud_cost or ZERO) + self.one_off_total
 
 
-def with_value(a: Assumptions, name: str, value: Decimal) -> Assumptions:
+def with_value(assumptions: Assumptions, name: str, value: Decimal) -> Assumptions:
     """``a`` with one assumption changed; ``name`` is a field, ``action.<field>`` or ``one_off_costs.<name>``."""
-    if name.startswith("action.") and a.action is not None:
-        return replace(a, action=replace(a.action, **{name.removeprefix("action."): value}))
+    if name.startswith("action.") and assumptions.action is not None:
+        return replace(assumptions, action=replace(assumptions.action, **{name.removeprefix("action."): value}))
     if name.startswith("one_off_costs."):
         which = name.removeprefix("one_off_costs.")
-        costs = tuple(replace(c, amount=value) if c.name == which else c for c in a.one_off_costs)
-        return replace(a, one_off_costs=costs)
+        costs = tuple(replace(c, amount=value) if c.name == which else c for c in assumptions.one_off_costs)
+        return replace(assumptions, one_off_costs=costs)
     changes: dict[str, Any] = {name: value}
     if name in ("horizon_months", "ramp_up_months"):
         changes[name] = max(0 if name == "ramp_up_months" else 1, round(value))
-    return replace(a, **changes)
+    return replace(assumptions, **changes)
 
 
-def expected_value(counts: Confusion, a: Assumptions) -> Decimal:
+def expected_value(counts: Confusion, assumptions: Assumptions) -> Decimal:
     """Expected value of one prediction under ``a``'s production rate (see :mod:`tracker.value`)."""
-    return value.expected_value(counts, a.values)
+    return value.expected_value(counts, assumptions.values)
 
 
 # -- money over time -------------------------------------------------------------------------------
@@ -157,14 +154,14 @@ def _ramp(month: int, ramp_up: int) -> Decimal:
     return ONE if ramp_up <= 0 or month >= ramp_up else Decimal(month) / Decimal(ramp_up)
 
 
-def npv_factors(a: Assumptions) -> tuple[Decimal, Decimal, Decimal]:
+def npv_factors(assumptions: Assumptions) -> tuple[Decimal, Decimal, Decimal]:
     """(Σ ramp_m·d^m, Σ d^m, Σ ramp_m) over m = 1..horizon, with d = (1 + r)^(−1/12).
 
     Cash flows fall at the end of each month. NPV = −development + benefit × the first −
     running cost × the second; the third is the undiscounted count of full-benefit months.
     """
-    horizon, ramp_up = a.horizon_months, a.ramp_up_months
-    d = (ONE + a.discount_rate_annual) ** (-ONE / TWELVE)
+    horizon, ramp_up = assumptions.horizon_months, assumptions.ramp_up_months
+    d = (ONE + assumptions.discount_rate_annual) ** (-ONE / TWELVE)
     ramped_discounted = discounted = ramped = ZERO
     explicit = min(max(ramp_up, 0), horizon)
     for m in range(1, explicit + 1):
@@ -182,14 +179,14 @@ def npv_factors(a: Assumptions) -> tuple[Decimal, Decimal, Decimal]:
     return ramped_discounted, discounted, ramped
 
 
-def payback_months(development: Decimal, monthly_benefit: Decimal, a: Assumptions) -> Decimal | None:
+def payback_months(development: Decimal, monthly_benefit: Decimal, assumptions: Assumptions) -> Decimal | None:
     """Months until the cumulative (ramped benefit − running cost) covers the development cost.
 
     Undiscounted, interpolated within the month; None when the steady month never gains.
     """
     if development <= 0:
         return ZERO
-    running, ramp_up = a.running_cost_per_month, max(a.ramp_up_months, 0)
+    running, ramp_up = assumptions.running_cost_per_month, max(assumptions.ramp_up_months, 0)
     gained = ZERO
     for m in range(1, ramp_up + 1):
         net = monthly_benefit * _ramp(m, ramp_up) - running
@@ -227,18 +224,18 @@ class Valuation:
 NO_DEVELOPMENT_COST = "undefined: no development cost found"
 
 
-def valuation(model_value: Decimal, baseline_value: Decimal, a: Assumptions) -> Valuation:
+def valuation(model_value: Decimal, baseline_value: Decimal, assumptions: Assumptions) -> Valuation:
     """Benefit, costs, net benefit, NPV, ROI, payback and break-even from the two values per prediction."""
     uplift = model_value - baseline_value
-    monthly = uplift * a.predictions_per_month
-    ramped_discounted, discounted, ramped = npv_factors(a)
-    development = a.development_cost
+    monthly = uplift * assumptions.predictions_per_month
+    ramped_discounted, discounted, ramped = npv_factors(assumptions)
+    development = assumptions.development_cost
     spent = development or ZERO
-    running = a.running_cost_per_month * Decimal(a.horizon_months)
+    running = assumptions.running_cost_per_month * Decimal(assumptions.horizon_months)
     total = spent + running
     gross = monthly * ramped
     net = gross - total
-    npv = -spent + monthly * ramped_discounted - a.running_cost_per_month * discounted
+    npv = -spent + monthly * ramped_discounted - assumptions.running_cost_per_month * discounted
     roi: Decimal | None = None
     roi_reason = payback_reason = break_even_reason = None
     if development is None or development <= 0:
@@ -249,7 +246,7 @@ def valuation(model_value: Decimal, baseline_value: Decimal, a: Assumptions) -> 
     if development is None:
         payback_reason = NO_DEVELOPMENT_COST
     else:
-        payback = payback_months(development, monthly, a)
+        payback = payback_months(development, monthly, assumptions)
         if payback is None:
             payback_reason = "never: the monthly benefit does not exceed the running cost"
     break_even = None
@@ -277,15 +274,17 @@ def valuation(model_value: Decimal, baseline_value: Decimal, a: Assumptions) -> 
     )
 
 
-def classification_value(model: Confusion, baseline: Confusion, a: Assumptions) -> Valuation:
-    return valuation(expected_value(model, a), expected_value(baseline, a), a)
+def classification_value(model: Confusion, baseline: Confusion, assumptions: Assumptions) -> Valuation:
+    return valuation(expected_value(model, assumptions), expected_value(baseline, assumptions), assumptions)
 
 
-def regression_value(model_abs_error: Decimal, baseline_abs_error: Decimal, n: Decimal, a: Assumptions) -> Valuation:
+def regression_value(
+    model_abs_error: Decimal, baseline_abs_error: Decimal, rows: Decimal, assumptions: Assumptions
+) -> Valuation:
     """Each unit of absolute error costs ``value_per_unit_error``; the model avoids some of it."""
-    model_value = -a.value_per_unit_error * model_abs_error / n
-    baseline_value = -a.value_per_unit_error * baseline_abs_error / n
-    return valuation(model_value, baseline_value, a)
+    model_value = -assumptions.value_per_unit_error * model_abs_error / rows
+    baseline_value = -assumptions.value_per_unit_error * baseline_abs_error / rows
+    return valuation(model_value, baseline_value, assumptions)
 
 
 # -- sensitivity -------------------------------------------------------------------------------------
@@ -310,34 +309,34 @@ class Sensitivity:
 SWING = Decimal("0.2")
 
 
-def numeric_assumptions(a: Assumptions) -> Iterable[tuple[str, str, Decimal]]:
+def numeric_assumptions(assumptions: Assumptions) -> Iterable[tuple[str, str, Decimal]]:
     """(name for ``with_value``, label in words, likely value) of every numeric assumption."""
-    if a.action is not None:
-        yield "action.value_if_caught", "value if caught", a.action.value_if_caught
-        yield "action.success_rate", "success rate of the action", a.action.success_rate
-        yield "action.action_cost", "cost of one action", a.action.action_cost
+    if assumptions.action is not None:
+        yield "action.value_if_caught", "value if caught", assumptions.action.value_if_caught
+        yield "action.success_rate", "success rate of the action", assumptions.action.success_rate
+        yield "action.action_cost", "cost of one action", assumptions.action.action_cost
     else:
-        yield "value_tp", "value of a true positive", a.value_tp
-        yield "value_fp", "value of a false positive", a.value_fp
-        yield "value_fn", "value of a false negative", a.value_fn
-        yield "value_tn", "value of a true negative", a.value_tn
-    if a.value_per_unit_error:
-        yield "value_per_unit_error", "value per unit of error avoided", a.value_per_unit_error
-    if a.production_positive_rate is not None:
-        yield "production_positive_rate", "production positive rate", a.production_positive_rate
-    yield "predictions_per_month", "predictions per month", a.predictions_per_month
-    yield "running_cost_per_month", "running cost per month", a.running_cost_per_month
-    if a.cloud_cost is not None:
-        yield "cloud_cost", "cloud spend (development)", a.cloud_cost
-    for cost in a.one_off_costs:
+        yield "value_tp", "value of a true positive", assumptions.value_tp
+        yield "value_fp", "value of a false positive", assumptions.value_fp
+        yield "value_fn", "value of a false negative", assumptions.value_fn
+        yield "value_tn", "value of a true negative", assumptions.value_tn
+    if assumptions.value_per_unit_error:
+        yield "value_per_unit_error", "value per unit of error avoided", assumptions.value_per_unit_error
+    if assumptions.production_positive_rate is not None:
+        yield "production_positive_rate", "production positive rate", assumptions.production_positive_rate
+    yield "predictions_per_month", "predictions per month", assumptions.predictions_per_month
+    yield "running_cost_per_month", "running cost per month", assumptions.running_cost_per_month
+    if assumptions.cloud_cost is not None:
+        yield "cloud_cost", "cloud spend (development)", assumptions.cloud_cost
+    for cost in assumptions.one_off_costs:
         yield f"one_off_costs.{cost.name}", f"one-off: {cost.name}", cost.amount
-    yield "discount_rate_annual", "discount rate (annual)", a.discount_rate_annual
-    yield "ramp_up_months", "ramp-up (months)", Decimal(a.ramp_up_months)
-    yield "horizon_months", "horizon (months)", Decimal(a.horizon_months)
+    yield "discount_rate_annual", "discount rate (annual)", assumptions.discount_rate_annual
+    yield "ramp_up_months", "ramp-up (months)", Decimal(assumptions.ramp_up_months)
+    yield "horizon_months", "horizon (months)", Decimal(assumptions.horizon_months)
 
 
-def _bounds(name: str, likely: Decimal, a: Assumptions) -> tuple[Decimal, Decimal, bool]:
-    given = a.ranges.get(name)
+def _bounds(name: str, likely: Decimal, assumptions: Assumptions) -> tuple[Decimal, Decimal, bool]:
+    given = assumptions.ranges.get(name)
     if given is not None:
         return given.low, given.high, True
     low, high = likely * (ONE - SWING), likely * (ONE + SWING)
@@ -346,69 +345,14 @@ def _bounds(name: str, likely: Decimal, a: Assumptions) -> tuple[Decimal, Decima
     return min(low, high), max(low, high), False
 
 
-def sensitivity(npv_of: Callable[[Assumptions], Decimal], a: Assumptions) -> list[Sensitivity]:
+def sensitivity(npv_of: Callable[[Assumptions], Decimal], assumptions: Assumptions) -> list[Sensitivity]:
     """Each assumption over its own range (or ±20% of its likely value), the others held; largest first."""
     out = []
-    for name, label, likely in numeric_assumptions(a):
-        low, high, ranged = _bounds(name, likely, a)
+    for name, label, likely in numeric_assumptions(assumptions):
+        low, high, ranged = _bounds(name, likely, assumptions)
         if low == high:
             continue
-        npv_low, npv_high = npv_of(with_value(a, name, low)), npv_of(with_value(a, name, high))
+        npv_low, npv_high = npv_of(with_value(assumptions, name, low)), npv_of(with_value(assumptions, name, high))
         out.append(Sensitivity(label, low, high, npv_low, npv_high, ranged))
     out.sort(key=lambda s: s.spread, reverse=True)
     return out
-
-
-# -- the recommendation --------------------------------------------------------------------------------
-
-DEPLOY_CONFIDENCE = Decimal("0.9")
-
-
-def recommend(result: Valuation, probability_npv_positive: Decimal | None, scenarios: int) -> tuple[str, str]:
-    """(decision, reason), by the documented rule.
-
-    * **No verdict** when no development cost was found: there is no investment to judge.
-    * **Do not deploy** when the NPV is zero or negative.
-    * **Deploy** when the NPV is positive in at least 90% of the simulated scenarios.
-    * **Deploy and monitor** when the NPV is positive, but less surely so.
-    """
-    if result.development_cost is None or result.development_cost <= 0:
-        return "No verdict", (
-            "No development cost was found, so there is no investment to judge; find the spend "
-            "(cost window, tags) or enter roi.one_off_costs. Net benefit and NPV are shown as computed."
-        )
-    if result.npv <= 0:
-        return (
-            "Do not deploy",
-            "Discounted over the horizon, the benefit does not cover what the model costs to build and run.",
-        )
-    condition = (
-        "given the stated ranges of the assumptions, resampled test and validation rows, "
-        "and production that resembles the test data"
-    )
-    if probability_npv_positive is None:
-        return "Deploy and monitor", "The expected NPV is positive; its uncertainty was not simulated."
-    # One decimal: 99.6% must not read as a certain 100%.
-    share = f"{probability_npv_positive:.1%}"
-    if probability_npv_positive >= DEPLOY_CONFIDENCE:
-        return "Deploy", f"The NPV is positive in {share} of {scenarios:,} simulated scenarios, {condition}."
-    return "Deploy and monitor", (
-        f"The expected NPV is positive, but only in {share} of {scenarios:,} simulated scenarios, {condition}; "
-        "watch the live results."
-    )
-
-
-def plain_quality(counts: Confusion, positive_name: str) -> list[str]:
-    """The model's quality in plain words, from the counts on the test set."""
-    sentences = []
-    positives = counts.tp + counts.fn
-    if positives:
-        caught = round(100 * counts.tp / positives)
-        sentences.append(f"It flags {caught} of every 100 {positive_name}.")
-    alerts = counts.tp + counts.fp
-    if alerts and counts.fp:
-        false = round(100 * counts.fp / alerts)
-        sentences.append(f"{false} of every 100 of its alerts are false alarms.")
-    elif alerts:
-        sentences.append("None of its alerts on the test set was a false alarm.")
-    return sentences

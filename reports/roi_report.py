@@ -16,7 +16,7 @@ from reports import figures as f
 from reports.analysis import Analysis, analyse
 from reports.gather import Evidence, gather
 from reports.spend_figures import spend_figures
-from tracker.money import cents
+from tracker.money import RATIO, cents
 from tracker.record.layout import REPORT_FILE, test_twin
 from tracker.urls import redact_all
 
@@ -114,7 +114,7 @@ def _headline(analysis: Analysis) -> f.HeadlineFigures:
         roi_p10_percent=f.percent_whole(spread.roi_p10),
         roi_p90_percent=f.percent_whole(spread.roi_p90),
         roi_note=result.roi_reason,
-        probability_npv_positive=spread.probability_npv_positive.quantize(Decimal("0.0001")),
+        probability_npv_positive=spread.probability_npv_positive.quantize(RATIO),
         monthly_benefit=cents(result.monthly_benefit),
         development_cost=f.money(result.development_cost),
         development_cost_basis=analysis.spend_basis,
@@ -251,7 +251,7 @@ def _uncertainty(analysis: Analysis) -> f.UncertaintyFigures:
         roi_p10_percent=f.percent_whole(u.roi_p10),
         roi_p50_percent=f.percent_whole(u.roi_p50),
         roi_p90_percent=f.percent_whole(u.roi_p90),
-        probability_npv_positive=u.probability_npv_positive.quantize(Decimal("0.0001")),
+        probability_npv_positive=u.probability_npv_positive.quantize(RATIO),
     )
 
 
@@ -290,12 +290,14 @@ def _short(value: str) -> str:
 # -- tuning, provenance -----------------------------------------------------------------------------
 
 
-def _tuning(e: Evidence) -> f.TuningFigures:
-    metric_key, maximize = e.metric_key, e.direction == "maximize"
+def _tuning(evidence: Evidence) -> f.TuningFigures:
+    metric_key, maximize = evidence.metric_key, evidence.direction == "maximize"
     counts: dict[str, int] = {}
-    for t in e.trials:
+    for t in evidence.trials:
         counts[t.state] = counts.get(t.state, 0) + 1
-    done = [t for t in sorted(e.trials, key=lambda t: t.number) if t.state == "COMPLETE" and metric_key in t.metrics]
+    done = [
+        t for t in sorted(evidence.trials, key=lambda t: t.number) if t.state == "COMPLETE" and metric_key in t.metrics
+    ]
     done.sort(key=lambda t: t.metrics[metric_key], reverse=maximize)
     top = tuple(
         f.TopTrial(
@@ -309,56 +311,56 @@ def _tuning(e: Evidence) -> f.TuningFigures:
     )
     return f.TuningFigures(
         metric=metric_key,
-        direction=e.direction,
+        direction=evidence.direction,
         trials_by_state=dict(sorted(counts.items())),
-        trials=len(e.trials),
-        estimated_cost_usd=cents(sum((Decimal(str(t.cost_estimated)) for t in e.trials), Decimal(0))),
+        trials=len(evidence.trials),
+        estimated_cost_usd=cents(sum((Decimal(str(t.cost_estimated)) for t in evidence.trials), Decimal(0))),
         top_trials=top,
-        parameter_importances=e.importances,
-        stop_reason=e.parent.stop_reason if e.parent is not None else None,
+        parameter_importances=evidence.importances,
+        stop_reason=evidence.parent.stop_reason if evidence.parent is not None else None,
     )
 
 
-def _tuning_charts(e: Evidence) -> dict[str, str]:
+def _tuning_charts(evidence: Evidence) -> dict[str, str]:
     """The objective by trial and by cumulative estimated cost."""
     from reports.charts import progress_chart as draw
 
-    ordered = sorted(e.trials, key=lambda t: t.number)
-    values = [t.metrics.get(e.metric_key) if t.state == "COMPLETE" else None for t in ordered]
+    ordered = sorted(evidence.trials, key=lambda t: t.number)
+    values = [t.metrics.get(evidence.metric_key) if t.state == "COMPLETE" else None for t in ordered]
     cumulative: list[float] = []
     running = Decimal(0)
     for t in ordered:
         running += Decimal(str(t.cost_estimated))
         cumulative.append(float(running))
-    maximize = e.direction == "maximize"
+    maximize = evidence.direction == "maximize"
     return {
         "by_trial": draw(
-            [t.number for t in ordered], values, maximize=maximize, xlabel="trial number", ylabel=e.metric_key
+            [t.number for t in ordered], values, maximize=maximize, xlabel="trial number", ylabel=evidence.metric_key
         ),
         "by_cost": draw(
-            cumulative, values, maximize=maximize, xlabel="cumulative estimated cost (USD)", ylabel=e.metric_key
+            cumulative, values, maximize=maximize, xlabel="cumulative estimated cost (USD)", ylabel=evidence.metric_key
         ),
     }
 
 
-def _provenance(settings: Settings, e: Evidence, generated: datetime) -> f.Provenance:
+def _provenance(settings: Settings, evidence: Evidence, generated: datetime) -> f.Provenance:
     from tracker import __version__
 
-    parent, best_id = e.parent, e.best.run_id
+    parent, best_id = evidence.parent, evidence.best.run_id
     link = None
-    if e.tracking_uri.startswith(("http://", "https://")):
-        link = f"{e.tracking_uri.rstrip('/')}/#/experiments/{e.experiment_id}/runs/"
+    if evidence.tracking_uri.startswith(("http://", "https://")):
+        link = f"{evidence.tracking_uri.rstrip('/')}/#/experiments/{evidence.experiment_id}/runs/"
     # Redacted: a password in a storage or tracking URL never reaches a page, a file or MLflow.
     return f.Provenance(
         experiment=settings.experiment,
-        experiment_id=e.experiment_id,
+        experiment_id=evidence.experiment_id,
         sweep_run_id=parent.run_id if parent is not None else None,
         best_run_id=best_id,
         links=f.Links(
             sweep=redact_all(f"{link}{parent.run_id}") if link and parent is not None else None,
             best=redact_all(f"{link}{best_id}") if link else None,
         ),
-        tracking_uri=redact_all(e.tracking_uri),
+        tracking_uri=redact_all(evidence.tracking_uri),
         tool="tracker",
         version=__version__,
         generated_at=generated.isoformat(),

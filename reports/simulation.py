@@ -31,16 +31,20 @@ __all__ = [
 ]
 
 
-def best_threshold(val: Scored, a: Assumptions) -> float:
+def best_threshold(val: Scored, assumptions: Assumptions) -> float:
     """The threshold with the highest expected value on the validation rows, exactly, under ``a``'s prior."""
-    return value.best_threshold(val, a.values)
+    return value.best_threshold(val, assumptions.values)
 
 
-def _fast_threshold(val: Scored, weights: np.ndarray, a: Assumptions) -> float:
+def _fast_threshold(val: Scored, weights: np.ndarray, assumptions: Assumptions) -> float:
     """The same choice in floating point, for a replicate's resampled validation rows."""
-    v_tp, v_fp, v_fn, v_tn = (float(v) for v in a.outcome_values())
+    v_tp, v_fp, v_fn, v_tn = (float(v) for v in assumptions.outcome_values())
     tp, fp, pos, neg = val.flagged_counts(weights)
-    p = float(a.production_positive_rate) if a.production_positive_rate is not None else pos / max(pos + neg, 1)
+    p = (
+        float(assumptions.production_positive_rate)
+        if assumptions.production_positive_rate is not None
+        else pos / max(pos + neg, 1)
+    )
     tpr = tp / pos if pos else np.zeros_like(tp, dtype=float)
     fpr = fp / neg if neg else np.zeros_like(fp, dtype=float)
     ev = p * (tpr * v_tp + (1 - tpr) * v_fn) + (1 - p) * (fpr * v_fp + (1 - fpr) * v_tn)
@@ -64,15 +68,15 @@ class Uncertainty:
     probability_npv_positive: Decimal
 
 
-def percentile(sorted_values: list[Decimal], q: int) -> Decimal:
+def percentile(sorted_values: list[Decimal], quantile: int) -> Decimal:
     """Nearest-rank percentile: an actual replicate, so it stays an exact Decimal."""
-    rank = max(1, -(-q * len(sorted_values) // 100))
+    rank = max(1, -(-quantile * len(sorted_values) // 100))
     return sorted_values[rank - 1]
 
 
-def _draw(a: Assumptions, rng: np.random.Generator) -> Assumptions:
-    drawn = a
-    for name, r in a.ranges.items():
+def _draw(assumptions: Assumptions, rng: np.random.Generator) -> Assumptions:
+    drawn = assumptions
+    for name, r in assumptions.ranges.items():
         value = rng.triangular(float(r.low), float(r.likely), float(r.high)) if r.low < r.high else float(r.likely)
         drawn = with_value(drawn, name, Decimal(repr(value)))
     return drawn
@@ -83,7 +87,7 @@ Replicate = Callable[[Assumptions, np.ndarray, np.ndarray], Valuation]
 
 
 def simulate(
-    a: Assumptions,
+    assumptions: Assumptions,
     replicate: Replicate,
     *,
     test_rows: int,
@@ -96,7 +100,7 @@ def simulate(
     npvs: list[Decimal] = []
     rois: list[Decimal] = []
     for _ in range(replicates):
-        drawn = _draw(a, rng)
+        drawn = _draw(assumptions, rng)
         test_w = np.bincount(rng.integers(0, test_rows, test_rows), minlength=test_rows)
         val_w = np.bincount(rng.integers(0, val_rows, val_rows), minlength=val_rows) if val_rows else test_w[:0]
         result = replicate(drawn, test_w, val_w)
@@ -110,7 +114,7 @@ def simulate(
         method=method,
         replicates=replicates,
         seed=seed,
-        varied=tuple(a.ranges),
+        varied=tuple(assumptions.ranges),
         npv_p10=percentile(npvs, 10),
         npv_p50=percentile(npvs, 50),
         npv_p90=percentile(npvs, 90),

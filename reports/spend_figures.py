@@ -19,9 +19,11 @@ __all__ = ["spend_figures"]
 _MOST_PERIODS_SHOWN = 31
 
 
-def spend_figures(e: Evidence, development_cost: Decimal | None, a: Assumptions, basis: str) -> f.SpendFigures:
+def spend_figures(
+    evidence: Evidence, development_cost: Decimal | None, assumptions: Assumptions, basis: str
+) -> f.SpendFigures:
     """Where the spend came from, its total, and its lines by service, charge type and period."""
-    spend, w = e.spend, e.window
+    spend, w = evidence.spend, evidence.window
     by_charge_type = tuple(f.SpendLine(k, cents(v), exact_text(v)) for k, v in spend.by_charge_type().items())
     by_period = tuple(f.PeriodLine(p.isoformat(), q.isoformat(), cents(v)) for (p, q), v in spend.by_period().items())
     shown, shown_as = by_period, "period"
@@ -30,7 +32,7 @@ def spend_figures(e: Evidence, development_cost: Decimal | None, a: Assumptions,
         shown_as = "month"
     # The development cost, line by line: each charge type of the cloud bill, then each one-off cost.
     lines = [f.DevelopmentCostLine(f"cloud: {row.key}", row.amount) for row in by_charge_type]
-    lines += [f.DevelopmentCostLine(f"one-off: {c.name}", cents(c.amount)) for c in a.one_off_costs]
+    lines += [f.DevelopmentCostLine(f"one-off: {c.name}", cents(c.amount)) for c in assumptions.one_off_costs]
     return f.SpendFigures(
         source=spend.source,
         window=f.SpendWindowFigures(w.start, w.end, w.chosen_by, w.runs_first, w.runs_last),
@@ -51,13 +53,13 @@ def spend_figures(e: Evidence, development_cost: Decimal | None, a: Assumptions,
         shown_as=shown_as,
         details=dict(spend.details),
         notes=tuple(spend.notes),
-        estimated_alongside=_estimate_beside(e),
+        estimated_alongside=_estimate_beside(evidence),
     )
 
 
-def _estimate_beside(e: Evidence) -> f.EstimateBeside | None:
+def _estimate_beside(evidence: Evidence) -> f.EstimateBeside | None:
     """Billed beside estimated: the sweep's own per-trial estimates, already read with the runs."""
-    estimated = estimated_alongside(e)
+    estimated = estimated_alongside(evidence)
     if estimated is None:
         return None
     return f.EstimateBeside(cents(estimated), "USD", "the sweep's estimate from trial durations")

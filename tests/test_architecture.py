@@ -190,9 +190,9 @@ def test_the_library_leaves_logging_and_warning_filters_as_it_found_them(workdir
 
 
 def _values():  # type: ignore[no-untyped-def]
-    from tracker.config import OutcomeValues
+    from tracker.config import ValuePerOutcome
 
-    return OutcomeValues(true_positive=40, false_positive=-5, false_negative=0, true_negative=0)
+    return ValuePerOutcome(true_positive=40, false_positive=-5, false_negative=0, true_negative=0)
 
 
 @pytest.mark.slow

@@ -63,3 +63,22 @@ def test_examples_validate() -> None:
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         settings = load_settings(path)
         assert re.match(r"^[a-z-]+$", settings.experiment)
+
+
+@pytest.mark.slow
+def test_the_python_page_runs(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    page = (ROOT / "docs" / "python.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 5
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    (tmp_path / "page.py").write_text("\n".join(blocks))
+    done = subprocess.run([sys.executable, "page.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[2].split()[0] in {"Deploy", "Deploy and monitor", "Do not deploy", "No verdict"}
+    for name in ("report.pdf", "roi.json", "realized.pdf", "realized.json"):
+        assert (tmp_path / name).stat().st_size > 0

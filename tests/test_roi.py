@@ -18,8 +18,6 @@ from reports.roi import (
     Range,
     classification_value,
     expected_value,
-    plain_quality,
-    recommend,
     regression_value,
     sensitivity,
     valuation,
@@ -32,6 +30,7 @@ from reports.simulation import (
     confusion_at,
     simulate,
 )
+from reports.verdict import plain_quality, recommend
 from tracker.money import cents
 
 D = Decimal

@@ -7,7 +7,7 @@ This module imports nothing of ours, so every package can raise these errors and
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "TrackerError", "UsageError", "first_line"]
+__all__ = ["ConfigError", "TrackerError", "UsageError", "clip", "first_line"]
 
 
 class TrackerError(Exception):
@@ -39,5 +39,9 @@ def first_line(error: BaseException, limit: int = 160) -> str:
     links that are for developers; ``--debug`` still shows them all.
     """
     text = str(error).strip()
-    line = " ".join(text.splitlines()[0].split()) if text else type(error).__name__
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    return clip(" ".join(text.splitlines()[0].split()) if text else type(error).__name__, limit)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked "..." where it was cut: enough to recognise, never a flood."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["CENT", "cents", "cents_text", "estimated_cost", "exact_text", "split_by_weight"]
+__all__ = ["CENT", "ONE", "RATIO", "ZERO", "cents", "cents_text", "estimated_cost", "exact_text", "split_by_weight"]
 
+ZERO = Decimal(0)
+ONE = Decimal(1)
 CENT = Decimal("0.01")
+# Ratios (a probability, a rate, ROI as a fraction) are stated to four places.
+RATIO = Decimal("0.0001")
 # Per-trial estimates are kept to a millionth of a dollar: a short trial costs fractions of a cent.
 MICRO = Decimal("0.000001")
 

@@ -34,11 +34,7 @@ def register_champion(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    # MLflow hints, whenever it infers a schema with an integer column (a class label, a count),
-    # that such a column cannot hold missing values later. The champion is logged from data
-    # already read whole, so the hint (a screen of text) says nothing a user can act on.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+    with _no_integer_schema_hint():
         signature = infer_signature(input_example, model.predict(input_example))
     # Resuming the run attaches the logged model to it; the context ends it FINISHED again.
     # MLflow prints its own "Successfully registered" lines; the sweep's summary says it once.
@@ -47,9 +43,8 @@ def register_champion(
             _using_tracking_uri(store.tracking_uri),
             mlflow.start_run(run_id=run_id),
             contextlib.redirect_stderr(io.StringIO()),
-            warnings.catch_warnings(),
+            _no_integer_schema_hint(),
         ):
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
@@ -87,7 +82,12 @@ def evaluate_champion(
 
     data = features.assign(y_true=y_true)
     try:
-        with _using_tracking_uri(store.tracking_uri), mlflow.start_run(run_id=run_id), _only_errors_from("mlflow"):
+        with (
+            _using_tracking_uri(store.tracking_uri),
+            mlflow.start_run(run_id=run_id),
+            _only_errors_from("mlflow"),
+            _no_integer_schema_hint(),
+        ):
             result = mlflow.models.evaluate(
                 model_uri,
                 data,
@@ -128,6 +128,17 @@ def _using_tracking_uri(uri: str) -> Iterator[None]:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = before_env
+
+
+@contextlib.contextmanager
+def _no_integer_schema_hint() -> Iterator[None]:
+    """MLflow hints, whenever it infers a schema with an integer column (a class label, a count),
+    that such a column cannot hold missing values later. The champion is logged and evaluated
+    on data already read whole, so the hint (a screen of text) says nothing a user can act on.
+    Caught here, around the calls that raise it: the caller's warnings filters stay theirs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+        yield
 
 
 @contextlib.contextmanager

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from tracker.money import ONE, ZERO
+
 if TYPE_CHECKING:
     from tracker.config import RoiConfig
 
 __all__ = ["Confusion", "OutcomeValues", "Scored", "best_threshold", "confusion_at", "expected_value", "values_of"]
-
-ZERO = Decimal(0)
-ONE = Decimal(1)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ class SweepSummary:
     stop_reason: str
     elapsed_seconds: float
     cost_usd_estimated: Decimal
+    # The price of one trial-hour the estimate used (instance price times count).
+    hourly_usd: Decimal = Decimal(0)
     interrupted: bool = False
     first_error: str | None = None
     champion_version: str | None = None
@@ -88,6 +90,7 @@ def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupte
         study=sweep.study_name,
         parent_run_id=sweep.parent_run_id,
         tracking_uri=sweep.record.tracking_uri,
+        hourly_usd=sweep.hourly_usd,
         metric_key=sweep.metric_key,
         direction=sweep.direction,
         target=sweep.target,

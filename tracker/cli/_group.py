@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, clip
 from tracker.urls import redact
 
 __all__ = ["INTERRUPTED", "cli", "main"]
@@ -109,7 +109,7 @@ def in_flags(message: str, command: click.Command | None) -> str:
 def _one_line(message: str, limit: int = 400) -> str:
     """An error as a person reads it: one line, no URL's password, not a flood."""
     text = " ".join(redact(message).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip(text, limit)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -40,7 +40,7 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
     Explorer (ce:GetCostAndUsage), a CUR 2.0 / legacy CUR / FOCUS billing export, or an
     estimate from the trial durations in MLflow.
     """
-    from cost.service import fetch_spend
+    from cost.service import spend_for
 
     overrides = {
         **spend_overrides(flags),
@@ -50,7 +50,7 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
         "tracking_uri": flags["tracking_uri"],
     }
     settings = load(config_file, overrides)
-    table = fetch_spend(settings, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"])
+    table = spend_for(settings, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"])
     if flags["currency"]:
         table = table.only_currency(flags["currency"])
     table.currency  # noqa: B018 - mixed currencies are an error before anything is printed

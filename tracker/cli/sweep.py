@@ -68,10 +68,8 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     try:
         import optuna
 
-        from cost.prices import compute_hourly_price
-        from tuning.sweep import SweepInterrupted, run_sweep
-
-        hourly = compute_hourly_price(settings.compute)
+        from tracker.library import run_sweep
+        from tuning.sweep import SweepInterrupted
     except BaseException:
         recorder.close()
         raise
@@ -83,17 +81,15 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     try:
         with progress:
             source = str(config_file) if config_file is not None else None
-            summary = run_sweep(
-                settings, hourly_usd=hourly, on_event=progress.update, recorder=recorder, source_file=source
-            )
+            summary = run_sweep(settings, on_event=progress.update, recorder=recorder, source_file=source)
     except SweepInterrupted as exc:
-        _print_summary(exc.summary, settings, hourly)
+        _print_summary(exc.summary, settings)
         click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
         sys.exit(INTERRUPTED)
     except KeyboardInterrupt:
         click.echo("interrupted before the first trial; nothing was recorded", err=True)
         sys.exit(INTERRUPTED)
-    _print_summary(summary, settings, hourly)
+    _print_summary(summary, settings)
     if summary.best is None:
         if summary.first_error:
             raise TrackerError(f"every trial failed; the first error was: {summary.first_error}")
@@ -151,7 +147,7 @@ class _Progress:
         click.echo(f"trial {event.number}: {event.state}{value}  finished {event.finished}/{event.target}  best {best}")
 
 
-def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> None:
+def _print_summary(summary: SweepSummary, settings: Settings) -> None:
     counts = ", ".join(f"{n} {state.lower()}" for state, n in summary.counts.items()) or "no trials"
     click.echo(f"Sweep {summary.study!r} stopped: {summary.stop_reason} ({summary.elapsed_seconds:.1f} s)")
     click.echo(f"  trials: {counts}")
@@ -171,7 +167,7 @@ def _print_summary(summary: SweepSummary, settings: Settings, hourly: Any) -> No
         click.echo(f"  champion: model {summary.experiment!r} version {summary.champion_version} (alias champion)")
     click.echo(
         f"  estimated cost: {summary.cost_usd_estimated.quantize(Decimal('0.0001'))} USD (estimated, "
-        f"{settings.compute.instance_count} x {settings.compute.instance_type} at {hourly} USD/h)"
+        f"{settings.compute.instance_count} x {settings.compute.instance_type} at {summary.hourly_usd} USD/h)"
     )
     for note in summary.notes:
         click.echo(f"  note: {note}")

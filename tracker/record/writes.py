@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
-from tracker.errors import UsageError
+from tracker.errors import UsageError, clip
 from tracker.record import layout
 from tracker.record.reads import RunReader
 
@@ -165,7 +165,7 @@ def ms(seconds: float) -> int:
 
 def clip_tag(text: str) -> str:
     """A tag value within MLflow's limit, marked where it was cut."""
-    return text if len(text) <= _MAX_TAG else text[: _MAX_TAG - 3] + "..."
+    return clip(text, _MAX_TAG)
 
 
 def finite_metrics(values: Mapping[str, float | None]) -> dict[str, float]:
