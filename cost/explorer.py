@@ -48,7 +48,10 @@ def make_client(*, region: str = "us-east-1") -> CostExplorerClient:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("ce", region_name=region, config=Config(retries={"mode": "adaptive", "max_attempts": 10}))
+    client: CostExplorerClient = boto3.client(
+        "ce", region_name=region, config=Config(retries={"mode": "adaptive", "max_attempts": 10})
+    )
+    return client
 
 
 def _tag_filter(tags: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -86,7 +89,8 @@ class _Cache:
     def get(self, key: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         path = self._path(key)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))["pages"]
+            pages: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["pages"]
+            return pages
         except (OSError, ValueError, KeyError):
             return None
 
@@ -214,7 +218,8 @@ class CostExplorerSource:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 self.requests_made += operation == "get_cost_and_usage"
-                return getattr(self.client, operation)(**arguments)
+                answer: dict[str, Any] = getattr(self.client, operation)(**arguments)
+                return answer
             except (NoCredentialsError, PartialCredentialsError) as exc:
                 raise UsageError(f"no AWS credentials found: {_CREDENTIAL_HINT}") from exc
             except (ConnectionError, HTTPClientError) as exc:

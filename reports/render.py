@@ -125,7 +125,7 @@ def render_html(report: Renderable, *, paper: str = "a4") -> str:
     css = env.loader.get_source(env, "report.css")[0]
     template = env.get_template(report.template)
     figures = report.figures
-    return template.render(
+    page: str = template.render(
         r=figures,
         h=figures.headline,
         # The charts are our own SVG, drawn from numbers: the only markup not escaped.
@@ -134,21 +134,21 @@ def render_html(report: Renderable, *, paper: str = "a4") -> str:
         config_yaml=yaml.safe_dump(figures.provenance.config, sort_keys=False, allow_unicode=True),
         figures_json=figures_json(report).decode(),
     )
+    return page
 
 
 def _fetcher(refused: list[str]) -> Any:
     from weasyprint.urls import URLFetcher
 
-    class NothingFetcher(URLFetcher):
+    def fetch(self: Any, url: str, headers: Any = None) -> Any:
         """Fetches only inline ``data:`` URLs; refuses files and the network."""
+        if url.startswith("data:"):
+            return URLFetcher.fetch(self, url, headers)
+        refused.append(url)
+        raise ValueError(f"the report fetches nothing from outside: {url}")
 
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            refused.append(url)
-            raise ValueError(f"the report fetches nothing from outside: {url}")
-
-    return NothingFetcher()
+    # Made with type(): WeasyPrint's URLFetcher is untyped, and a class statement would subclass Any.
+    return type("NothingFetcher", (URLFetcher,), {"fetch": fetch})()
 
 
 class _OnlyErrors(logging.Filter):

@@ -88,7 +88,8 @@ def evaluate_champion(
             _only_errors_from("mlflow"),
             _no_integer_schema_hint(),
         ):
-            result = mlflow.models.evaluate(
+            evaluate: Any = mlflow.models.evaluate  # untyped in MLflow
+            result = evaluate(
                 model_uri,
                 data,
                 targets="y_true",

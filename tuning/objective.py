@@ -322,7 +322,7 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
         # Only for the import: the caller's sys.path is theirs.
         if added:
             sys.path.remove(folder)
-    function = getattr(module, attr, None)
+    function: Callable[[optuna.Trial], Any] | None = getattr(module, attr, None)
     if not callable(function):
         raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")
     return function
