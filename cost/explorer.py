@@ -12,6 +12,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from cost.periods import exclusive_end, month_start, validate_range
 from cost.table import SpendFilter, SpendRow, SpendTable, merge_rows
-from tracker.errors import TrackerError, UsageError
+from tracker.errors import TrackerError, UsageError, first_line
 
 if TYPE_CHECKING:
     from mypy_boto3_ce import CostExplorerClient
@@ -201,7 +202,12 @@ class CostExplorerSource:
             if token:
                 arguments["NextPageToken"] = token
             response = self._call("get_cost_and_usage", **arguments)
-            pages.append({"ResultsByTime": response.get("ResultsByTime", [])})
+            pages.append(
+                {
+                    "ResultsByTime": response.get("ResultsByTime", []),
+                    "GroupDefinitions": response.get("GroupDefinitions", []),
+                }
+            )
             token = response.get("NextPageToken")
             if not token:
                 return pages
@@ -280,14 +286,43 @@ def _explain(exc: Any, operation: str) -> Exception:
     return TrackerError(f"Cost Explorer refused {operation} ({code}): {message}")
 
 
-def _rows(pages: list[dict[str, Any]], metric: str) -> list[SpendRow]:
+# What tracker asks for; an answer cached before replies kept their definitions was grouped so.
+_OUR_GROUPS = [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "RECORD_TYPE"}]
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    """Which key of a group is the service, the record type, and each tag, by ``GroupDefinitions``."""
+
+    service: int | None
+    record_type: int | None
+    tags: dict[str, int]
+
+    @classmethod
+    def of(cls, definitions: list[dict[str, str]]) -> _Grouping:
+        where = {(d.get("Type"), d.get("Key")): i for i, d in enumerate(definitions or _OUR_GROUPS)}
+        tags = {key: i for (kind, key), i in where.items() if kind == "TAG" and key}
+        return cls(where.get(("DIMENSION", "SERVICE")), where.get(("DIMENSION", "RECORD_TYPE")), tags)
+
+    def keeps(self, keys: list[str], tags: tuple[tuple[str, str], ...]) -> bool:
+        """Whether a group carries every filter tag it is grouped by (``project$churn``)."""
+        return all(keys[self.tags[key]] == f"{key}${value}" for key, value in tags if key in self.tags)
+
+
+def _rows(pages: list[dict[str, Any]], metric: str, tags: tuple[tuple[str, str], ...] = ()) -> list[SpendRow]:
+    """Rows from Cost Explorer's pages, each group read by its page's ``GroupDefinitions``:
+    a TAG key (``project$churn``) is a tag value, never a service."""
     rows: list[SpendRow] = []
     for page in pages:
+        grouping = _Grouping.of(page.get("GroupDefinitions", []))
         for result in page.get("ResultsByTime", []):
             start = date.fromisoformat(result["TimePeriod"]["Start"])
             end = date.fromisoformat(result["TimePeriod"]["End"])
             estimated = bool(result.get("Estimated", False))
             for group in result.get("Groups", []):
+                keys = group["Keys"]
+                if not grouping.keeps(keys, tags):
+                    continue
                 figure = group["Metrics"][metric]
                 try:
                     amount = Decimal(figure["Amount"])  # exactly the string AWS sent
@@ -295,10 +330,53 @@ def _rows(pages: list[dict[str, Any]], metric: str) -> list[SpendRow]:
                     raise TrackerError(
                         f"Cost Explorer sent an amount that is not a number: {figure['Amount']!r}"
                     ) from exc
-                keys = group["Keys"]
-                charge = charge_type_of_record(keys[1] if len(keys) > 1 else "Usage")
-                rows.append(SpendRow(start, end, keys[0], amount, figure["Unit"], estimated, charge))
+                service = keys[grouping.service] if grouping.service is not None else "(all services)"
+                record = keys[grouping.record_type] if grouping.record_type is not None else "Usage"
+                rows.append(
+                    SpendRow(start, end, service, amount, figure["Unit"], estimated, charge_type_of_record(record))
+                )
     return rows
+
+
+def recorded_reply(path: Path, spend_filter: SpendFilter, source: str) -> SpendTable:
+    """Spend from a recorded ``GetCostAndUsage`` reply (one page, or a list of pages), in the filter's dates.
+
+    Groups are read by the reply's ``GroupDefinitions``. A filter tag the reply is grouped by
+    selects its groups; one it is not grouped by is taken as already applied when the reply
+    was recorded (as tracker's own requests apply it), and the table says so.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"`cost.file`: {path} is not a readable JSON file ({first_line(exc)})") from exc
+    pages = data if isinstance(data, list) else [data]
+    if not pages or not all(isinstance(page, dict) and "ResultsByTime" in page for page in pages):
+        raise UsageError(f"`cost.file`: {path} is not a Cost Explorer reply (no ResultsByTime)")
+    metrics = {m for page in pages for r in page["ResultsByTime"] for g in r.get("Groups", []) for m in g["Metrics"]}
+    if metrics and spend_filter.metric not in metrics:
+        raise UsageError(
+            f"`cost.metric` {spend_filter.metric} is not in the reply {path}; it holds {', '.join(sorted(metrics))}"
+        )
+    grouped = {key for page in pages for key in _Grouping.of(page.get("GroupDefinitions", [])).tags}
+    kept = [
+        {**page, "ResultsByTime": [r for r in page["ResultsByTime"] if _in_dates(r, spend_filter)]} for page in pages
+    ]
+    notes = tuple(
+        f"the reply is not grouped by tag {key!r}: it is taken as recorded with that tag as its filter"
+        for key, _ in spend_filter.tags
+        if key not in grouped
+    )
+    rows = merge_rows(_rows(kept, spend_filter.metric, spend_filter.tags))
+    details = (("format", "Cost Explorer reply"), ("path", str(path)))
+    return SpendTable(source, spend_filter, rows, notes, details)
+
+
+def _in_dates(result: dict[str, Any], spend_filter: SpendFilter) -> bool:
+    start = date.fromisoformat(result["TimePeriod"]["Start"])
+    return not (
+        (spend_filter.start is not None and start < spend_filter.start)
+        or (spend_filter.end is not None and start > spend_filter.end)
+    )
 
 
 def charge_type_of_record(record_type: str) -> str:

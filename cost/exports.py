@@ -13,8 +13,9 @@ carries it ready-made as ``EffectiveCost``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,17 @@ from cost.periods import exclusive_end
 from cost.table import SpendFilter
 from tracker.errors import UsageError
 
-__all__ = ["CUR2", "FOCUS", "LEGACY", "ExportFormat", "build_query", "detect_format"]
+__all__ = [
+    "CUR2",
+    "FOCUS",
+    "LEGACY",
+    "LEGACY_PARQUET",
+    "ExportFormat",
+    "build_query",
+    "detect_format",
+    "legacy_tag_column",
+    "tag_keys",
+]
 
 AMORTIZED = "AmortizedCost"
 
@@ -36,6 +47,9 @@ class ExportFormat:
     amounts: dict[str, str]  # metric -> column
     invoice: str | None
     tag_column: str
+    # How tags are kept: one map column (CUR 2.0), one JSON text column (FOCUS), or a column
+    # per tag key, named like a CSV header (legacy CUR CSV) or like an Athena column (Parquet).
+    tag_kind: str = "map"
     # The columns of AWS's amortized-cost formula, by role (CUR formats only).
     amortized: dict[str, str] = field(default_factory=dict)
     line_type: str | None = None
@@ -53,6 +67,7 @@ CUR2 = ExportFormat(
     },
     "bill_invoice_id",
     "resource_tags",
+    "map",
     {
         "unblended": "line_item_unblended_cost",
         "sp_effective": "savings_plan_savings_plan_effective_cost",
@@ -76,7 +91,8 @@ LEGACY = ExportFormat(
         "NetUnblendedCost": "lineItem/NetUnblendedCost",
     },
     "bill/InvoiceId",
-    "resourceTags/user:",
+    "resourceTags/",
+    "columns",
     {
         "unblended": "lineItem/UnblendedCost",
         "sp_effective": "savingsPlan/SavingsPlanEffectiveCost",
@@ -98,7 +114,11 @@ FOCUS = ExportFormat(
     {"UnblendedCost": "BilledCost", AMORTIZED: "EffectiveCost"},
     "InvoiceId",
     "Tags",
+    "json",
 )
+# A legacy CUR delivered as Parquet (or exported from Athena): CUR 2.0's column names, but a
+# column per tag (resource_tags_user_cost_center) instead of the resource_tags map.
+LEGACY_PARQUET = replace(CUR2, name="legacy CUR (Parquet)", tag_column="resource_tags_", tag_kind="flat")
 
 # CUR line item types, as charge types (cost.table.CHARGE_TYPES).
 _CUR_CHARGE_TYPES = {
@@ -123,11 +143,13 @@ _FOCUS_CHARGE_TYPES = {"Usage": "usage", "Purchase": "fee", "Credit": "credit", 
 
 
 def detect_format(columns: list[str]) -> ExportFormat:
+    """The export's format, from its columns: FOCUS, CUR 2.0, legacy CUR as CSV, or as Parquet."""
     names = set(columns)
     if {"BilledCost", "ChargePeriodStart"} <= names:
         return FOCUS
     if "line_item_unblended_cost" in names:
-        return CUR2
+        flat = any(name.startswith(LEGACY_PARQUET.tag_column) for name in names)
+        return LEGACY_PARQUET if flat and CUR2.tag_column not in names else CUR2
     if "lineItem/UnblendedCost" in names:
         return LEGACY
     shown = ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else "")
@@ -202,34 +224,63 @@ def charge_type_expression(fmt: ExportFormat, types: Mapping[str, str]) -> str:
     return f"CASE {_text(fmt.line_type, types)} {cases} ELSE 'adjustment' END"
 
 
-def tag_condition(
-    fmt: ExportFormat, key: str, value: str, types: Mapping[str, str]
-) -> tuple[str, list[Any], str | None]:
-    """The SQL condition for one tag (its key and value bound as parameters), and a note
-    when the export has no column for the tag at all, so no line can match."""
-    if fmt is LEGACY:
-        column = fmt.tag_column + key
+def legacy_tag_column(key: str) -> str:
+    """The column a legacy CUR in Parquet (or Athena) gives tag ``key``: ``cost_center`` ->
+    ``resource_tags_user_cost_center``, ``aws:createdBy`` -> ``resource_tags_aws_created_by``.
+
+    AWS's rule for these column names: the tag's prefix (``user:`` for your tags, ``aws:`` for
+    AWS's) joined by an underscore, camelCase split into words, every character that is not a
+    letter or a digit an underscore, all in lower case.
+    """
+    prefix, _, name = key.partition(":") if key.startswith(("user:", "aws:")) else ("user", ":", key)
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return LEGACY_PARQUET.tag_column + prefix + "_" + re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+
+
+def tag_keys(fmt: ExportFormat, types: Mapping[str, str]) -> list[str]:
+    """The tag keys an export has a column for (legacy CUR); for a map or JSON column, none known yet."""
+    if fmt.tag_kind not in ("flat", "columns"):
+        return []
+    names = [c.removeprefix(fmt.tag_column) for c in types if c.startswith(fmt.tag_column)]
+    if fmt.tag_kind == "flat":  # user_cost_center -> cost_center, aws_created_by -> aws:created_by
+        names = [n.removeprefix("user_") if n.startswith("user_") else n.replace("aws_", "aws:", 1) for n in names]
+    return sorted(n.removeprefix("user:") for n in names)
+
+
+def tag_value(fmt: ExportFormat, key: str, types: Mapping[str, str]) -> tuple[str, list[Any]]:
+    """The SQL of one line's value for tag ``key`` (NULL when untagged), its parameters bound.
+
+    A tag that the export has no column for is an error naming the keys it does have: no line
+    could match, and a total of 0 would be the worst answer an ROI report could give.
+    """
+    if fmt.tag_kind in ("flat", "columns"):
+        column = legacy_tag_column(key) if fmt.tag_kind == "flat" else fmt.tag_column + _legacy_csv_key(key)
         if column not in types:
-            return "FALSE", [], _no_tag_column(fmt, key, column)
-        return f"{quote(column)} = ?", [value], None
+            raise _no_tag_column(fmt, key, column, tag_keys(fmt, types))
+        # A month whose files lack the column reads it as NULL: untagged, as AWS means it.
+        return f"nullif(CAST({quote(column)} AS VARCHAR), '')", []
     column = fmt.tag_column
     if column not in types:
-        return "FALSE", [], _no_tag_column(fmt, key, column)
+        raise _no_tag_column(fmt, key, column, [])
     keys = ["user_" + "".join(c if c.isalnum() else "_" for c in key)] if fmt is CUR2 else [key, f"user:{key}"]
     if types[column].upper().startswith("MAP"):
-        lookups = [f"{quote(column)}[?]" for _ in keys]
-        return f"coalesce({', '.join(lookups)}) = ?", [*keys, value], None
+        return f"coalesce({', '.join(f'{quote(column)}[?]' for _ in keys)})", keys
     # Untagged FOCUS rows hold the text NULL, an empty string or {}: not JSON, or no key.
-    paths = [f"json_extract_string({quote(column)}, ?)" for _ in keys]
+    paths = ", ".join(f"json_extract_string({quote(column)}, ?)" for _ in keys)
     json_paths = ['$."' + k.replace('"', '\\"') + '"' for k in keys]
-    return f"(json_valid({quote(column)}) AND coalesce({', '.join(paths)}) = ?)", [*json_paths, value], None
+    return f"CASE WHEN json_valid({quote(column)}) THEN coalesce({paths}) END", json_paths
 
 
-def _no_tag_column(fmt: ExportFormat, key: str, column: str) -> str:
-    return (
-        f"this {fmt.name} export has no {column} column, so no line carries the tag {key!r} (total 0): "
-        "activate the tag as a cost-allocation tag in the Billing console, and include resource tags in "
-        "the export; tags appear only in exports made after activation"
+def _legacy_csv_key(key: str) -> str:
+    return key if key.startswith(("user:", "aws:")) else f"user:{key}"
+
+
+def _no_tag_column(fmt: ExportFormat, key: str, column: str, keys: list[str]) -> UsageError:
+    shown = ", ".join(keys[:20]) + (" ..." if len(keys) > 20 else "") if keys else "none"
+    return UsageError(
+        f"`tags`: this {fmt.name} export has no {column} column, so no line can carry the tag {key!r}; "
+        f"its tag keys are: {shown}. Activate the tag as a cost-allocation tag in the Billing console and "
+        "include resource tags in the export (tags appear only in exports made after activation), or fix the key"
     )
 
 
@@ -251,27 +302,29 @@ def _periods(spend_filter: SpendFilter, start_ts: str) -> tuple[str, str]:
 
 def build_query(
     fmt: ExportFormat, spend_filter: SpendFilter, scan: str, types: Mapping[str, str]
-) -> tuple[str, list[Any], list[str], str]:
+) -> tuple[str, list[Any], str]:
     """The query that sums the export by period, service, charge type and currency.
 
-    Returns the SQL, its parameters, notes for the reader, and what the amount reads.
+    Every line in the date range is counted (``lines``), and the tagged ones summed
+    (``amount``, ``matched``), in one pass: the counts say how many lines each month held,
+    and whether any carried the tag at all. Returns the SQL, its parameters, and what the
+    amount reads.
     """
     # A bill's periods are UTC: zoned times are converted, naive ones taken as UTC (the
     # connection's TimeZone is UTC).
     start_tz = f"CAST({quote(fmt.start)} AS TIMESTAMPTZ)"
     start_ts = f"timezone('UTC', {start_tz})"
-    conditions: list[str] = []
+    tagged: list[str] = []
     parameters: list[Any] = []
-    notes: list[str] = []
     for key, value in spend_filter.tags:
-        condition, bound, note = tag_condition(fmt, key, value, types)
-        conditions.append(condition)
-        parameters.extend(bound)
-        notes.extend([note] if note else [])
+        expression, bound = tag_value(fmt, key, types)
+        tagged.append(f"coalesce({expression} = ?, FALSE)")
+        parameters.extend([*bound, value])
+    in_range: list[str] = []
     for bound_day, operator in ((spend_filter.start, ">="), (_after(spend_filter.end), "<")):
         if bound_day is not None:
             # On the column as it is, so DuckDB can skip row groups by their statistics.
-            conditions.append(f"{start_tz} {operator} CAST(? AS TIMESTAMPTZ)")
+            in_range.append(f"{start_tz} {operator} CAST(? AS TIMESTAMPTZ)")
             parameters.append(bound_day)
     amount, reads = amount_expression(fmt, spend_filter.metric, types)
     estimated = "FALSE"
@@ -279,18 +332,24 @@ def build_query(
         estimated = f"coalesce(CAST({quote(fmt.invoice)} AS VARCHAR), '') = ''"
     period_start, period_end = _periods(spend_filter, start_ts)
     query = f"""
+        WITH lines AS (
+            SELECT *, {" AND ".join(tagged) if tagged else "TRUE"} AS tagged__
+            FROM {scan}
+            WHERE {" AND ".join(in_range) if in_range else "TRUE"}
+        )
         SELECT {period_start} AS period_start, {period_end} AS period_end,
                CAST({quote(fmt.service)} AS VARCHAR) AS service,
                CAST({quote(fmt.currency)} AS VARCHAR) AS currency,
-               bool_or({estimated}) AS estimated,
+               coalesce(bool_or({estimated}) FILTER (WHERE tagged__), FALSE) AS estimated,
                {charge_type_expression(fmt, types)} AS charge_type,
-               SUM({amount}) AS amount
-        FROM {scan}
-        WHERE {" AND ".join(conditions) if conditions else "TRUE"}
+               coalesce(SUM({amount}) FILTER (WHERE tagged__), 0) AS amount,
+               COUNT(*) AS lines,
+               COUNT(*) FILTER (WHERE tagged__) AS matched
+        FROM lines
         GROUP BY ALL
         ORDER BY 1, 2, 3, 4
     """
-    return query, parameters, notes, reads
+    return query, parameters, reads
 
 
 def _after(end: date | None) -> date | None:

@@ -13,6 +13,7 @@ import re
 from datetime import date
 from typing import Any
 
+from cost.files import select_export_files
 from cost.periods import month_start
 from cost.table import SpendFilter
 from tracker.errors import TrackerError, UsageError, first_line
@@ -83,7 +84,12 @@ def _explain(error: OSError, url: str, bucket: str) -> Exception:
 
 
 def register_s3_export(con: Any, name: str, url: str, spend_filter: SpendFilter) -> str:
-    """Register the export's Parquet files in range as table ``name`` on ``con``; says what was read."""
+    """Register the export's Parquet files in range as table ``name`` on ``con``; says what was read.
+
+    The files are selected as a local folder's are (AWS's status, manifest and set-up files
+    skipped), and their columns unioned by name, as DuckDB's ``union_by_name`` does for a
+    local folder: a column only later months have is read where it exists, NULL elsewhere.
+    """
     from pyarrow import dataset, fs
 
     bucket, prefix = split_url(url)
@@ -92,16 +98,30 @@ def register_s3_export(con: Any, name: str, url: str, spend_filter: SpendFilter)
         listing = filesystem.get_file_info(fs.FileSelector(f"{bucket}/{prefix}", recursive=True, allow_not_found=True))
     except OSError as exc:
         raise _explain(exc, url, bucket) from exc
-    parquet = sorted(info.path for info in listing if info.is_file and info.path.endswith(".parquet"))
-    if not parquet:
-        if filesystem.get_file_info(bucket).type == fs.FileType.NotFound:
-            raise UsageError(f"`cost.file`: there is no bucket {bucket!r} ({url}); check the bucket's name")
-        raise UsageError(f"`cost.file`: no .parquet files under {url}; check the prefix of the data export")
-    chosen = [path for path in parquet if in_range(path, spend_filter)]
+    found = [info.path for info in listing if info.is_file]
+    if not found and filesystem.get_file_info(bucket).type == fs.FileType.NotFound:
+        raise UsageError(f"`cost.file`: there is no bucket {bucket!r} ({url}); check the bucket's name")
+    selected = select_export_files(found, url)
+    if selected.kind != "parquet":
+        raise UsageError(f"`cost.file`: the export under {url} is CSV; an S3 prefix is read as a Parquet data export")
+    chosen = [path for path in selected.files if in_range(path, spend_filter)]
     try:
         # An empty range still needs the columns: the first file stands for the schema.
-        data = dataset.dataset(chosen or parquet[:1], filesystem=filesystem, format="parquet")
+        paths = chosen or list(selected.files[:1])
+        data = dataset.dataset(paths, filesystem=filesystem, format="parquet", schema=_union(paths, filesystem))
         con.register(name, data if chosen else data.to_table().slice(0, 0))
     except OSError as exc:
         raise _explain(exc, url, bucket) from exc
-    return f"parquet on S3, {len(chosen)} of {len(parquet)} files in the date range"
+    except Exception as exc:  # pyarrow's ArrowInvalid: a file that is not Parquet, or clashing types
+        raise UsageError(f"`cost.file`: a file under {url} cannot be read as Parquet ({first_line(exc)})") from exc
+    skipped = f"; {len(selected.skipped)} skipped (AWS status, manifest or set-up files)" if selected.skipped else ""
+    return f"parquet on S3, {len(chosen)} of {len(selected.files)} files in the date range{skipped}"
+
+
+def _union(paths: list[str], filesystem: Any) -> Any:
+    """Every file's columns, by name; a column's type widened where months differ."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(path, filesystem=filesystem) for path in paths]
+    return pa.unify_schemas(schemas, promote_options="permissive")

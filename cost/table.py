@@ -81,6 +81,8 @@ class SpendTable:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # e.g. the billing format detected, or how many Cost Explorer requests were made.
     details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # What the reader must see before trusting the total (a tag that matched no line).
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -107,7 +109,7 @@ class SpendTable:
     def only_currency(self, currency: str) -> SpendTable:
         rows = tuple(r for r in self.rows if r.currency == currency)
         note = f"kept the {currency} lines only; {len(self.rows) - len(rows)} lines in other currencies left out"
-        return SpendTable(self.source, self.filter, rows, (*self.notes, note), self.details)
+        return SpendTable(self.source, self.filter, rows, (*self.notes, note), self.details, self.warnings)
 
     def by_service(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(Decimal)
@@ -146,6 +148,7 @@ class SpendTable:
             "estimated": self.estimated,
             "details": dict(self.details),
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
             "rows": [row.to_json() for row in self.rows],
         }
 

@@ -171,7 +171,7 @@ def double_counting(roi_config: RoiConfig) -> bool:
 
 def _warnings(evidence: Evidence, assumptions: roi.Assumptions, settings: Settings) -> tuple[str, ...]:
     """What a finance reader must see on page 1 before trusting the figures."""
-    out = []
+    out = list(evidence.spend.warnings)
     w = evidence.window
     if not w.overlaps_runs:
         out.append(

@@ -169,3 +169,115 @@ def legacy_without_tags(path: Path, lines: list[Line]) -> Path:
     body = "".join(f"INV-1,{s},{service},{amount},{currency}\n" for s, service, amount, _t, currency, _c in lines)
     path.write_text(header + body)
     return path
+
+
+# -- a legacy CUR as AWS delivers it for Athena: Parquet, a column per tag, a status table --------------
+
+# As the public legacy samples have it: a month without the tag column (the tag was activated
+# later), and AWS's own tag (aws:createdBy) beside the user's.
+LEGACY_LINES: list[Line] = [
+    ("2026-09-12T00:00:00Z", "AmazonEC2", "30.00", None, "USD", "Usage"),
+    (
+        "2026-10-01T00:00:00Z",
+        "AmazonSageMaker",
+        "12.3456789012",
+        {"project": "churn", "createdBy": "alice"},
+        "USD",
+        "Usage",
+    ),
+    ("2026-10-31T23:30:00Z", "AmazonSageMaker", "7.10", {"project": "churn"}, "USD", "Usage"),
+    ("2026-10-20T00:00:00Z", "AmazonEC2", "100.00", {"project": "fraud", "createdBy": "alice"}, "USD", "Usage"),
+    ("2026-11-01T00:30:00Z", "AmazonS3", "0.0000001", {"project": "churn", "createdBy": "bob"}, "USD", "Usage"),
+    ("2026-11-02T00:00:00Z", "AmazonSageMaker", "-1.25", {"project": "churn", "createdBy": "alice"}, "USD", "Credit"),
+]
+# The months whose files carry each tag's column: aws:createdBy only from November, so only a
+# union of the months' columns by name finds it (the first file's schema alone would drop it).
+LEGACY_TAG_MONTHS = {"project": ("2026-10", "2026-11"), "createdBy": ("2026-11",)}
+
+
+def legacy_parquet_table(lines: list[Line], month: str) -> pa.Table:
+    """One month of a legacy CUR in Parquet: CUR 2.0's column names, a column per tag."""
+    starts = pa.array([line[0] for line in lines]).cast(pa.timestamp("ms", tz="UTC"))
+    columns: dict[str, object] = {
+        "bill_invoice_id": [f"INV-{month}" for _ in lines],
+        "line_item_line_item_type": [CUR_TYPES[line[5]] for line in lines],
+        "line_item_usage_start_date": starts,
+        "line_item_product_code": [line[1] for line in lines],
+        "line_item_unblended_cost": pa.array([float(line[2]) for line in lines], pa.float64()),
+        "line_item_currency_code": [line[4] for line in lines],
+    }
+    names = {"project": "resource_tags_user_project", "createdBy": "resource_tags_aws_created_by"}
+    for tag, column in names.items():
+        if month in LEGACY_TAG_MONTHS[tag]:
+            columns[column] = pa.array([(line[3] or {}).get(tag) for line in lines], pa.string())
+    return pa.table(columns)
+
+
+def status_table() -> bytes:
+    """AWS's cost_and_usage_data_status table: one row per billing period, no line items."""
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"bill_billing_period_start_date": ["2026-10-01"], "status": ["READY"]}), sink)
+    return sink.getvalue()
+
+
+def legacy_parquet_files(lines: list[Line], report: str = "workshop-cur") -> dict[str, bytes]:
+    """A legacy CUR's Athena-ready delivery: ``<report>/year=YYYY/month=M/`` partitions, the status
+    table beside them, and the CloudFormation template AWS puts there too."""
+    files: dict[str, bytes] = {}
+    for month in sorted({line[0][:7] for line in lines}):
+        sink = io.BytesIO()
+        pq.write_table(legacy_parquet_table([line for line in lines if line[0][:7] == month], month), sink)
+        year, number = month.split("-")
+        files[f"{report}/{report}/year={year}/month={int(number)}/{report}-00001.snappy.parquet"] = sink.getvalue()
+    files[f"{report}/cost_and_usage_data_status/cost_and_usage_data_status.parquet"] = status_table()
+    files[f"{report}/crawler-cfn.yml"] = b"AWSTemplateFormatVersion: 2010-09-09\n"
+    return files
+
+
+def legacy_parquet_folder(folder: Path, lines: list[Line]) -> Path:
+    for relative, data in legacy_parquet_files(lines).items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(data)
+    return folder / "workshop-cur"
+
+
+def pyarrow_total(files: list[Path], tag_column: str, value: str) -> dict[str, Decimal]:
+    """The tagged spend by month, summed from the Parquet files with pyarrow alone: the reference."""
+    out: dict[str, Decimal] = {}
+    for path in files:
+        table = pq.read_table(path)
+        if tag_column not in table.column_names or "line_item_unblended_cost" not in table.column_names:
+            continue
+        for row in table.to_pylist():
+            day = row["line_item_usage_start_date"].strftime("%Y-%m-%d")
+            if row[tag_column] == value and START <= day <= END:
+                # As AWS printed it: a double holds at most ten meaningful decimals here.
+                amount = Decimal(repr(row["line_item_unblended_cost"])).quantize(Decimal("1E-10"))
+                out[day[:7]] = out.get(day[:7], Decimal(0)) + amount
+    return out
+
+
+def cost_explorer_reply_by_tag(path: Path) -> Path:
+    """A recorded GetCostAndUsage reply grouped by TAG project and SERVICE, as AWS returns it."""
+    groups = {
+        "2026-10-01": [("project$churn", "AmazonSageMaker", "19.4456789012"), ("project$fraud", "AmazonEC2", "100")],
+        "2026-11-01": [("project$churn", "AmazonS3", "0.0000001"), ("project$", "AmazonEC2", "5")],
+    }
+    reply = {
+        "GroupDefinitions": [{"Type": "TAG", "Key": "project"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": start, "End": "2026-11-01" if start == "2026-10-01" else "2026-12-01"},
+                "Total": {},
+                "Groups": [
+                    {"Keys": [tag, service], "Metrics": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}}}
+                    for tag, service, amount in rows
+                ],
+                "Estimated": False,
+            }
+            for start, rows in groups.items()
+        ],
+        "DimensionValueAttributes": [],
+    }
+    path.write_text(json.dumps(reply))
+    return path

@@ -20,6 +20,7 @@ import pytest
 from cost.billing import BillingFileSource
 from cost.table import SpendFilter
 from tests.conftest import tracker_command
+from tracker.errors import UsageError
 
 # (start, amount, Tags as FOCUS writes them) around a month boundary, in UTC.
 FOCUS_LINES = [
@@ -143,30 +144,29 @@ def test_a_tag_key_with_a_quote_is_a_bound_value_not_sql(tmp_path: Path) -> None
     assert table.total == Decimal("3.00")
 
 
-def test_a_legacy_cur_without_tag_columns_totals_zero_and_says_why(tmp_path: Path) -> None:
+def test_a_legacy_cur_without_tag_columns_is_an_error_not_a_zero(tmp_path: Path) -> None:
+    # Before issue 22 this gave 0 and a note; a silent zero is the worst answer an ROI tool can give.
     path = tmp_path / "legacy.csv"
     path.write_text(
         "bill/InvoiceId,lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,"
         "lineItem/UnblendedCost,lineItem/CurrencyCode\n"
         "INV-1,2026-10-01T00:00:00Z,2026-10-01T01:00:00Z,AmazonSageMaker,12.50,USD\n"
     )
-    table = BillingFileSource(path).fetch(SpendFilter(tags=(("project", "churn"),), start=None, end=None))
-    assert table.total == 0
-    assert any("no resourceTags/user:project column" in note and "activate" in note for note in table.notes)
+    with pytest.raises(UsageError, match=r"no resourceTags/user:project column.*Activate the tag"):
+        BillingFileSource(path).fetch(SpendFilter(tags=(("project", "churn"),), start=None, end=None))
     untagged = BillingFileSource(path).fetch(SpendFilter(tags=(), start=None, end=None))
     assert untagged.total == Decimal("12.50")
 
 
-def test_a_cur2_export_without_resource_tags_totals_zero_and_says_why(tmp_path: Path) -> None:
+def test_a_cur2_export_without_resource_tags_is_an_error_not_a_zero(tmp_path: Path) -> None:
     path = tmp_path / "cur2.csv"
     path.write_text(
         "bill_invoice_id,line_item_usage_start_date,line_item_usage_end_date,line_item_product_code,"
         "line_item_unblended_cost,line_item_currency_code\n"
         "INV-1,2026-10-01T00:00:00Z,2026-10-01T01:00:00Z,AmazonSageMaker,1.25,USD\n"
     )
-    table = BillingFileSource(path).fetch(SpendFilter(tags=(("project", "churn"),), start=None, end=None))
-    assert table.total == 0
-    assert any("no resource_tags column" in note for note in table.notes)
+    with pytest.raises(UsageError, match="no resource_tags column"):
+        BillingFileSource(path).fetch(SpendFilter(tags=(("project", "churn"),), start=None, end=None))
 
 
 def test_an_unreadable_amount_is_one_line_naming_the_file(tmp_path: Path, invoke) -> None:

@@ -54,6 +54,8 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
     if flags["currency"]:
         table = table.only_currency(flags["currency"])
     table.currency  # noqa: B018 - mixed currencies are an error before anything is printed
+    for warning in table.warnings:  # on stderr, whatever the format: a 0 that may be wrong
+        click.echo(f"warning: {warning}", err=True)
     attribution = None
     if flags["attribute_to"]:
         from cost.attribution import attribute_spend
