@@ -59,6 +59,40 @@ class Expected:
     note: str | None = None  # a fragment the table's notes must hold
 
 
+def legacy_csv(path: Path, lines: list[Line]) -> Path:
+    """A legacy CUR in CSV, as AWS writes it: ``lineItem/...`` headers and a column per tag,
+    named by the key as given (``resourceTags/user:project``, ``resourceTags/aws:createdBy``)."""
+    header = [
+        "bill/InvoiceId",
+        "lineItem/LineItemType",
+        "lineItem/UsageStartDate",
+        "lineItem/ProductCode",
+        "lineItem/UnblendedCost",
+        "lineItem/CurrencyCode",
+        "resourceTags/aws:createdBy",
+        "resourceTags/user:project",
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for start, service, amount, tags, currency, category in lines:
+        tags = tags or {}
+        writer.writerow(
+            [
+                "INV-1",
+                CUR_TYPES[category],
+                start,
+                service,
+                amount,
+                currency,
+                tags.get("createdBy", ""),
+                tags.get("project", ""),
+            ]
+        )
+    path.write_text(buffer.getvalue())
+    return path
+
+
 def expected(lines: list[Line], *, tagged: bool = True) -> Expected:
     by_currency: dict[str, Decimal] = {}
     by_month: dict[str, Decimal] = {}

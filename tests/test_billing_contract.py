@@ -70,6 +70,10 @@ VARIANTS: dict[str, Variant] = {
     ),
     "focus-mixed-currencies": (lambda d: str(ex.focus_csv(d / "x.csv", ex.MIXED_LINES)), ex.expected(ex.MIXED_LINES)),
     "cur2-partitions": (lambda d: str(ex.cur2_folder(d / "cur2", ex.CUR_LINES)), ex.expected(ex.CUR_LINES)),
+    "legacy-csv-tag-columns": (
+        lambda d: str(ex.legacy_csv(d / "legacy.csv", ex.LEGACY_LINES)),
+        ex.expected(ex.LEGACY_LINES),
+    ),
     "legacy-parquet-athena-folder": (
         lambda d: str(ex.legacy_parquet_folder(d / "legacy", ex.LEGACY_LINES)),
         ex.expected(ex.LEGACY_LINES),

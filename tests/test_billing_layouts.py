@@ -4,6 +4,7 @@ replies grouped by tag, and no silent zero for a tag the export cannot have."""
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date
 from decimal import Decimal
@@ -64,6 +65,18 @@ def test_an_aws_tag_in_camel_case_and_a_column_only_later_months_have(tmp_path: 
     # October's files have no aws:createdBy column: its lines are untagged, not an error.
     assert _by_month(table) == ex.pyarrow_total(data, "resource_tags_aws_created_by", "alice")
     assert _by_month(table) == {"2026-11": Decimal("-1.25")}
+
+
+def test_a_legacy_csv_reads_an_aws_tag_by_its_key_as_given(tmp_path: Path) -> None:
+    path = ex.legacy_csv(tmp_path / "legacy.csv", ex.LEGACY_LINES)
+    table = BillingFileSource(path).fetch(_filter("aws:createdBy", "alice"))
+    want: dict[str, Decimal] = {}
+    with path.open(newline="") as handle:  # the reference, summed with the csv module
+        for row in csv.DictReader(handle):
+            day = row["lineItem/UsageStartDate"][:10]
+            if row["resourceTags/aws:createdBy"] == "alice" and "2026-10-01" <= day <= "2026-11-30":
+                want[day[:7]] = want.get(day[:7], Decimal(0)) + Decimal(row["lineItem/UnblendedCost"])
+    assert _by_month(table) == want == {"2026-10": Decimal("112.3456789012"), "2026-11": Decimal("-1.25")}
 
 
 def test_a_tag_no_file_has_a_column_for_is_an_error_naming_the_keys_there_are(tmp_path: Path) -> None:
