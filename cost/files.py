@@ -44,15 +44,18 @@ def _is_aws_extra(path: str) -> bool:
     return _STATUS_FOLDER in parts or name.startswith(_STATUS_FOLDER) or name.endswith(_AWS_EXTRAS)
 
 
-def select_export_files(paths: Iterable[str], where: str) -> ExportFiles:
-    """The data files among ``paths`` (everything found under ``where``), AWS's other files skipped."""
+def select_export_files(paths: Iterable[str], where: str, *, parquet_only: bool = False) -> ExportFiles:
+    """The data files among ``paths`` (everything found under ``where``), AWS's other files skipped.
+
+    ``parquet_only``: a data export on S3, which AWS delivers as Parquet.
+    """
     data: list[str] = []
     skipped: list[str] = []
     for path in paths:
         name = path.lower()
         if _is_aws_extra(path):
             skipped.append(path)
-        elif name.endswith(_PARQUET) or name.endswith(_CSV):
+        elif name.endswith(_PARQUET) or (name.endswith(_CSV) and not parquet_only):
             data.append(path)
     parquet = sorted(p for p in data if p.lower().endswith(_PARQUET))
     csv = sorted(p for p in data if p.lower().endswith(_CSV))
@@ -62,5 +65,7 @@ def select_export_files(paths: Iterable[str], where: str) -> ExportFiles:
             "point it at one export (one format) so no spend is left out"
         )
     if not data:
+        if parquet_only:
+            raise UsageError(f"`cost.file`: no .parquet files under {where}; check the prefix of the data export")
         raise UsageError(f"`cost.file`: no .parquet, .csv or .csv.gz files under {where}")
     return ExportFiles(tuple(parquet or csv), "parquet" if parquet else "csv", tuple(sorted(skipped)))

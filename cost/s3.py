@@ -101,9 +101,7 @@ def register_s3_export(con: Any, name: str, url: str, spend_filter: SpendFilter)
     found = [info.path for info in listing if info.is_file]
     if not found and filesystem.get_file_info(bucket).type == fs.FileType.NotFound:
         raise UsageError(f"`cost.file`: there is no bucket {bucket!r} ({url}); check the bucket's name")
-    selected = select_export_files(found, url)
-    if selected.kind != "parquet":
-        raise UsageError(f"`cost.file`: the export under {url} is CSV; an S3 prefix is read as a Parquet data export")
+    selected = select_export_files(found, url, parquet_only=True)
     chosen = [path for path in selected.files if in_range(path, spend_filter)]
     try:
         # An empty range still needs the columns: the first file stands for the schema.

@@ -129,8 +129,9 @@ def test_the_command_says_each_one_as_a_user_sees_it(workdir: Path, invoke) -> N
     args = ("cost", "--source", "billing-file", "--file", str(folder), "--start", "2026-10-01", "--end", "2026-11-30")
     missing = invoke(*args, "--tag", "cost_center=Cost001")
     assert missing.exit_code == 2
+    # The library names the config key (`tags`); the command, its own flag for it.
     assert missing.output.startswith(
-        "error: tags: this legacy CUR (Parquet) export has no resource_tags_user_cost_center"
+        "error: --tag: this legacy CUR (Parquet) export has no resource_tags_user_cost_center"
     )
     unmatched = invoke(*args, "--tag", "project=nobody", "--format", "json")
     assert unmatched.exit_code == 0
