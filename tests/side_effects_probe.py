@@ -96,7 +96,9 @@ def main(data: Path, out: str) -> None:
         hourly_usd=Decimal("0.23"),
     )
     shutil.copytree(data, "examples")
-    settings = load_settings(Path("examples/marketing.yaml"), overrides={"limits.max_trials": 2})
+    settings = load_settings(
+        Path("examples/marketing.yaml"), overrides={"limits.max_trials": 2, "roi.bootstrap_replicates": 50}
+    )
     run_sweep(settings, hourly_usd=Decimal("0.23"))
     record = Record.open(settings.tracking_uri)
     report = build_report(settings, record=record)
