@@ -186,6 +186,14 @@ def test_the_s3_reader_opens_only_the_partitions_in_range(results: dict) -> None
 
 
 @pytest.mark.slow
+def test_the_s3_legacy_export_reconciles_with_pyarrow_on_the_same_files(results: dict, tmp_path: Path) -> None:
+    folder = ex.legacy_parquet_folder(tmp_path, ex.LEGACY_LINES)
+    want = ex.pyarrow_total(sorted(folder.rglob("year=*/**/*.parquet")), "resource_tags_user_project", "churn")
+    got = results[TIME_ZONES[0]][S3_LEGACY_VARIANT]["rows"]
+    assert {k: v for k, v in _sums(got, "month").items() if v} == want
+
+
+@pytest.mark.slow
 def test_the_s3_reader_skips_what_aws_writes_beside_the_data(results: dict) -> None:
     # The status table sorts first under the prefix; read as data it broke the read (issue 22).
     details = results[TIME_ZONES[0]][S3_LEGACY_VARIANT]["details"]

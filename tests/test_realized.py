@@ -140,17 +140,22 @@ def test_outcomes_exactly_as_planned_realize_the_plan(tp: int, fp: int, fn: int,
 # -- the command, on the worked example's production log ----------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def _reported_store(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
-    """The worked example swept (two trials) and reported, once per module."""
-    folder = tmp_path_factory.mktemp("realized-template")
+def _worked_example(folder: Path, empty_store: Path, *, report: bool) -> Path:
+    """The worked example swept (two trials), and reported when ``report``, in a template folder."""
     shutil.copytree(ROOT / "examples", folder / "examples")
     data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
     data["limits"]["max_trials"] = 2
     data["roi"]["bootstrap_replicates"] = 50
     (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    commands = [["sweep", "--config", "marketing.yaml", "--quiet"], ["report", "--config", "marketing.yaml"]]
-    return swept_template(folder, _empty_mlflow_db, commands)
+    commands = [["sweep", "--config", "marketing.yaml", "--quiet"]]
+    commands += [["report", "--config", "marketing.yaml"]] if report else []
+    return swept_template(folder, empty_store, commands)
+
+
+@pytest.fixture(scope="module")
+def _reported_store(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
+    """The worked example swept and reported, once per module."""
+    return _worked_example(tmp_path_factory.mktemp("realized-template"), _empty_mlflow_db, report=True)
 
 
 @pytest.fixture
@@ -218,14 +223,8 @@ def test_realized_on_the_worked_example(workdir: Path, invoke, reported: Path) -
 
 @pytest.fixture(scope="module")
 def _swept_store(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
-    """The worked example swept (two trials), with no report logged, once per module."""
-    folder = tmp_path_factory.mktemp("realized-unreported")
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
-    data["limits"]["max_trials"] = 2
-    data["roi"]["bootstrap_replicates"] = 50
-    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return swept_template(folder, _empty_mlflow_db, [["sweep", "--config", "marketing.yaml", "--quiet"]])
+    """The worked example swept, with no report logged, once per module."""
+    return _worked_example(tmp_path_factory.mktemp("realized-unreported"), _empty_mlflow_db, report=False)
 
 
 @pytest.mark.slow
