@@ -50,8 +50,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except TrackerError as exc:
+            if interrupted():
+                _say_interrupted(ctx)
             if ctx.meta.get("debug"):
                 raise
             command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
@@ -63,6 +65,8 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            if interrupted():
+                _say_interrupted(ctx)
             if ctx.meta.get("debug"):
                 raise
             click.echo(
@@ -70,6 +74,32 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(1)
+        if interrupted():
+            _say_interrupted(ctx)
+        return result
+
+
+# Whether SIGINT arrived. A library may turn the KeyboardInterrupt into an error of its own
+# (pydantic, while it builds a model's schema at import, raises SchemaError) and another may
+# swallow that error (an optional import guarded by ``except Exception``): then the Ctrl-C
+# would be lost, or reported as a crash. The flag keeps it: the command ends as interrupted.
+_interrupted = False
+
+
+def _on_sigint(_signum: int, _frame: Any) -> None:
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """Whether the user pressed Ctrl-C (SIGINT) since the command started."""
+    return _interrupted
+
+
+def _say_interrupted(ctx: click.Context) -> NoReturn:
+    click.echo("interrupted", err=True)
+    ctx.exit(INTERRUPTED)
 
 
 # The config keys a library error may name (in backticks), and the flag that sets each one on
@@ -128,6 +158,12 @@ def cli() -> None:
 
 def main() -> NoReturn:
     """Console-script entry point: ``tracker`` is ``python -m tracker``."""
+    import signal
+
+    # Only where Python's own handler is in place: a process started with SIGINT ignored
+    # (a background job of a shell) keeps ignoring it.
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         cli.main(prog_name="tracker")
         code: Any = 0

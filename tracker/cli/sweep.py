@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tracker.cli._group import INTERRUPTED, cli
+from tracker.cli._group import INTERRUPTED, cli, interrupted
 from tracker.cli._options import common, echo_links, load
 from tracker.errors import TrackerError
 from tracker.record.layout import TEST_PREFIX
@@ -131,6 +131,9 @@ class _Progress:
             self.bar.stop()
 
     def update(self, event: SweepEvent) -> None:
+        if interrupted():
+            # A Ctrl-C that a library swallowed while the sweep started: honoured at the first event.
+            raise KeyboardInterrupt
         if self.quiet:
             return
         if event.kind == "info":
