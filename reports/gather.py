@@ -66,7 +66,7 @@ class Evidence:
     task: str
     test: pd.DataFrame
     val: pd.DataFrame
-    # The baseline's test predictions; None for the no-model baseline.
+    # The baseline's test predictions when it is another model; None for a baseline by kind.
     baseline: pd.DataFrame | None
     spend: SpendTable
     window: SpendWindow
@@ -172,6 +172,13 @@ def _running_cost(settings: Settings, window: SpendWindow, *, refresh: bool) -> 
             f"roi.running_cost_from: the cost window {window.start} to {window.end} holds no whole month; "
             "set cost.start and cost.end to cover whole months"
         )
+    # Cost Explorer answers a month with no matching line as 0.00: no line, as far as the bill goes.
+    if not any(by_month.get(m, Decimal(0)) != 0 for m in whole):
+        tags = " and ".join(f"{k}={v}" for k, v in sorted(source.tags.items()))
+        raise UsageError(
+            f"roi.running_cost_from: no billed line tagged {tags} in {', '.join(whole)} (window {window.start} to "
+            f"{window.end}); check the tags and the window, or give roi.running_cost_per_month instead"
+        )
     total = sum((by_month.get(m, Decimal(0)) for m in whole), Decimal(0))
     return RunningCost(total / Decimal(len(whole)), tuple(whole), dict(source.tags))
 
@@ -227,9 +234,9 @@ def _guess_metric(metrics: dict[str, float]) -> str:
 
 
 def _baseline_predictions(record: Record, settings: Settings, test: pd.DataFrame) -> pd.DataFrame | None:
-    """The baseline's test predictions, or None for ``no_model``."""
+    """The baseline's test predictions when it is another run or model; None for a baseline by kind."""
     baseline = settings.roi.baseline
-    if baseline == "no_model":
+    if not isinstance(baseline, dict) or "act_on_share" in baseline:
         return None
     kind, value = next(iter(baseline.items()))
     if kind == "model":

@@ -14,11 +14,13 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from reports.figures import RealizedFigures, RoiFigures
 from tracker.errors import TrackerError
+from tracker.money import grouped
 
 __all__ = ["Renderable", "figures_json", "render_html", "render_pdf", "write_atomic", "write_set_atomic"]
 
@@ -109,11 +111,35 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["label"] = lambda name: str(name).replace("_", " ")
-    # A rate as a percent for reading ("0.10" -> "10%"); the JSON keeps the exact rate.
-    env.filters["percent"] = lambda rate: f"{float(rate) * 100:g}%"
     # A figure that may be undefined (None), with what to show then; a zero is still shown as zero.
     env.filters["or_else"] = lambda value, text: text if value is None else value
+    # Numbers as finance prints them; the JSON keeps every figure exact.
+    env.filters["money"] = lambda value: "–" if value is None else grouped(Decimal(value))
+    env.filters["count"] = lambda value: "–" if value is None else grouped(Decimal(value), 0)
+    env.filters["pct"] = lambda value: "–" if value is None else f"{grouped(Decimal(value), 0)}%"
+    env.filters["percent"] = percent_of_rate
+    env.filters["sig4"] = lambda value: f"{float(value):.4g}"
+    env.filters["number"] = plain_number
     return env
+
+
+def plain_number(value: Decimal | None) -> str:
+    """A number that may be money, a count or a rate: grouped, to the cent at most, short when small."""
+    if value is None:
+        return "–"
+    if value == value.to_integral_value():
+        return grouped(value, 0)
+    if abs(value) >= 1:
+        return grouped(value)
+    return f"{value:.4f}".rstrip("0")
+
+
+def percent_of_rate(rate: Decimal | float | None) -> str:
+    """A rate as a percent, whole or to one decimal: 0.10 -> "10%", 0.115 -> "11.5%"."""
+    if rate is None:
+        return "–"
+    text = grouped(Decimal(str(rate)) * 100, 1)
+    return f"{text.removesuffix('.0')}%"
 
 
 def render_html(report: Renderable, *, paper: str = "a4") -> str:

@@ -5,10 +5,12 @@ outcome of a decision has a value, measured against taking no action: a caught p
 is worth what the action earns less what it costs, a false alarm costs the action, and a
 missed positive or a quiet negative is worth nothing more than doing nothing. The model's
 expected value per prediction weights its class-conditional rates (TPR, FPR, measured on
-the test set) by the production base rate; the baseline's is the same formula with its
-own rates. The difference, times the monthly volume and ramped up over the first months,
-is the benefit; less what the model cost to build and to run, over the horizon, is the net
-benefit; discounted monthly, the NPV. Every figure is a ``Decimal``.
+the test set) by the production base rate; the baseline (what the business does today:
+act on nobody, on everyone, on a random share, or another model) is the same formula with
+its own rates. The difference, times the monthly volume and ramped up over the first
+months, is the benefit. Less the costs still to come and the running cost, discounted
+monthly, it is the forward NPV, on which the deploy decision rests; less every cost, spent
+or to come, it is the NPV of "was it worth it?". Every figure is a ``Decimal``.
 """
 
 from __future__ import annotations
@@ -20,27 +22,32 @@ from typing import Any
 
 from tracker import value
 from tracker.money import ONE, ZERO
-from tracker.value import Confusion, OutcomeValues
+from tracker.value import Baseline, Confusion, OutcomeValues, action_rate
 
 __all__ = [
     "Action",
     "Assumptions",
+    "Baseline",
     "Confusion",
     "OneOffCost",
+    "Operations",
     "Range",
     "Sensitivity",
     "Valuation",
     "classification_value",
     "expected_value",
     "npv_factors",
+    "operations",
     "payback_months",
     "regression_value",
+    "scenarios",
     "sensitivity",
     "valuation",
     "with_value",
 ]
 
 TWELVE = Decimal(12)
+NO_ACTION = Baseline("no_action")
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,15 @@ class Action:
 
 @dataclass(frozen=True)
 class OneOffCost:
-    """A cost the cloud bill does not show: people's time, licences, labelling."""
+    """A cost the cloud bill does not show: people's time, licences, labelling.
+
+    ``spent``: already paid, so it no longer bears on the decision to deploy (it still
+    counts in "was it worth it?").
+    """
 
     name: str
     amount: Decimal
+    spent: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ class Assumptions:
     horizon_months: int
     predictions_per_month: Decimal
     running_cost_per_month: Decimal
-    # The project's cloud spend; None when none was found.
+    # The project's cloud spend, already spent, floored at zero; None when none was found.
     cloud_cost: Decimal | None
     one_off_costs: tuple[OneOffCost, ...] = ()
     # Classification: either explicit outcome values, or an action that implies them.
@@ -95,6 +107,9 @@ class Assumptions:
     value_per_unit_error: Decimal = ZERO
     discount_rate_annual: Decimal = Decimal("0.10")
     ramp_up_months: int = 0
+    baseline: Baseline = NO_ACTION
+    # At most this many actions a month: the threshold is chosen within it.
+    capacity_per_month: Decimal | None = None
     # The assumptions given as ranges, by the name ``with_value`` takes.
     ranges: dict[str, Range] = field(default_factory=dict)
 
@@ -126,6 +141,16 @@ class Assumptions:
             return None
         return (self.cloud_cost or ZERO) + self.one_off_total
 
+    @property
+    def cost_to_come(self) -> Decimal:
+        """The development costs not yet paid: one-off costs not marked ``spent``."""
+        return sum((c.amount for c in self.one_off_costs if not c.spent), ZERO)
+
+    @property
+    def cost_spent(self) -> Decimal:
+        """The development costs already paid (sunk): the cloud spend and the spent one-off costs."""
+        return (self.cloud_cost or ZERO) + sum((c.amount for c in self.one_off_costs if c.spent), ZERO)
+
 
 def with_value(assumptions: Assumptions, name: str, value: Decimal) -> Assumptions:
     """``a`` with one assumption changed; ``name`` is a field, ``action.<field>`` or ``one_off_costs.<name>``."""
@@ -144,6 +169,43 @@ def with_value(assumptions: Assumptions, name: str, value: Decimal) -> Assumptio
 def expected_value(counts: Confusion, assumptions: Assumptions) -> Decimal:
     """Expected value of one prediction under ``a``'s production rate (see :mod:`tracker.value`)."""
     return value.expected_value(counts, assumptions.values)
+
+
+def production_rate(model: Confusion, assumptions: Assumptions) -> Decimal:
+    """The production positive rate; the test set's own when none is given."""
+    rate = assumptions.production_positive_rate
+    return model.positive_rate if rate is None else rate
+
+
+def baseline_value(model: Confusion, baseline: Confusion | None, assumptions: Assumptions) -> Decimal:
+    """The baseline's value per prediction: from its own decisions when it is a model, else from its kind."""
+    if baseline is not None:
+        return expected_value(baseline, assumptions)
+    return assumptions.baseline.value_per_prediction(assumptions.values, production_rate(model, assumptions))
+
+
+@dataclass(frozen=True)
+class Operations:
+    """What deploying means for the people who act: a month at full volume, at the production rate."""
+
+    actions_per_month: Decimal
+    catches_per_month: Decimal
+    false_alarms_per_month: Decimal
+    capacity_per_month: Decimal | None
+    # True when the capacity, not the value, set the threshold.
+    capacity_binds: bool
+
+
+def operations(model: Confusion, assumptions: Assumptions, *, capacity_binds: bool = False) -> Operations:
+    """Actions = volume × (p·TPR + (1−p)·FPR); catches = volume × p·TPR; false alarms = volume × (1−p)·FPR."""
+    p, volume = production_rate(model, assumptions), assumptions.predictions_per_month
+    return Operations(
+        actions_per_month=volume * action_rate(model, assumptions.values),
+        catches_per_month=volume * p * model.tpr,
+        false_alarms_per_month=volume * (ONE - p) * model.fpr,
+        capacity_per_month=assumptions.capacity_per_month,
+        capacity_binds=capacity_binds,
+    )
 
 
 # -- money over time -------------------------------------------------------------------------------
@@ -179,42 +241,54 @@ def npv_factors(assumptions: Assumptions) -> tuple[Decimal, Decimal, Decimal]:
     return ramped_discounted, discounted, ramped
 
 
-def payback_months(development: Decimal, monthly_benefit: Decimal, assumptions: Assumptions) -> Decimal | None:
+def payback_months(
+    development: Decimal, monthly_benefit: Decimal, assumptions: Assumptions, *, discounted: bool = False
+) -> Decimal | None:
     """Months until the cumulative (ramped benefit − running cost) covers the development cost.
 
-    Undiscounted, interpolated within the month; None when the steady month never gains.
+    Interpolated within the month; each month's net cash flow discounted to today when
+    ``discounted``. None when it is not reached within the horizon.
     """
-    if development <= 0:
-        return ZERO
     running, ramp_up = assumptions.running_cost_per_month, max(assumptions.ramp_up_months, 0)
+    d = (ONE + assumptions.discount_rate_annual) ** (-ONE / TWELVE) if discounted else ONE
     gained = ZERO
-    for m in range(1, ramp_up + 1):
-        net = monthly_benefit * _ramp(m, ramp_up) - running
+    factor = ONE
+    for m in range(1, assumptions.horizon_months + 1):
+        factor *= d
+        net = (monthly_benefit * _ramp(m, ramp_up) - running) * factor
         if net > 0 and gained + net >= development:
             return Decimal(m - 1) + (development - gained) / net
         gained += net
-    steady = monthly_benefit - running
-    if steady <= 0:
-        return None
-    return Decimal(ramp_up) + (development - gained) / steady
+        if m >= ramp_up and net <= 0:
+            return None  # a steady month that gains nothing never will
+    return None
 
 
 @dataclass(frozen=True)
 class Valuation:
-    """Every output figure, exact. ``None`` means undefined, and the ``*_reason`` says why."""
+    """Every output figure, exact. ``None`` means undefined, and the ``*_reason`` says why.
+
+    ``npv`` is forward-looking: only the costs still to come count, and the deploy decision
+    rests on it. ``npv_all_costs``, ``net_benefit`` and ``roi`` answer "was it worth it?":
+    every development cost, spent or to come.
+    """
 
     value_per_prediction_model: Decimal
     value_per_prediction_baseline: Decimal
     uplift_per_prediction: Decimal
     monthly_benefit: Decimal  # at full ramp
     development_cost: Decimal | None
+    cost_to_come: Decimal
+    cost_spent: Decimal
     running_cost: Decimal  # over the horizon
     total_cost: Decimal
     gross_benefit: Decimal  # ramped, undiscounted
     net_benefit: Decimal
-    npv: Decimal
+    npv: Decimal  # forward: costs still to come
+    npv_all_costs: Decimal
     roi: Decimal | None
     payback_months: Decimal | None
+    payback_months_discounted: Decimal | None
     break_even_predictions_per_month: Decimal | None
     roi_reason: str | None = None
     payback_reason: str | None = None
@@ -225,7 +299,7 @@ NO_DEVELOPMENT_COST = "undefined: no development cost found"
 
 
 def valuation(model_value: Decimal, baseline_value: Decimal, assumptions: Assumptions) -> Valuation:
-    """Benefit, costs, net benefit, NPV, ROI, payback and break-even from the two values per prediction."""
+    """Benefit, costs, net benefit, both NPVs, ROI, payback and break-even from the two values per prediction."""
     uplift = model_value - baseline_value
     monthly = uplift * assumptions.predictions_per_month
     ramped_discounted, discounted, ramped = npv_factors(assumptions)
@@ -235,20 +309,21 @@ def valuation(model_value: Decimal, baseline_value: Decimal, assumptions: Assump
     total = spent + running
     gross = monthly * ramped
     net = gross - total
-    npv = -spent + monthly * ramped_discounted - assumptions.running_cost_per_month * discounted
+    flows = monthly * ramped_discounted - assumptions.running_cost_per_month * discounted
     roi: Decimal | None = None
     roi_reason = payback_reason = break_even_reason = None
     if development is None or development <= 0:
         roi_reason = NO_DEVELOPMENT_COST
     else:
         roi = net / total
-    payback = None
-    if development is None:
+    payback = payback_discounted = None
+    if development is None or development <= 0:
         payback_reason = NO_DEVELOPMENT_COST
     else:
         payback = payback_months(development, monthly, assumptions)
+        payback_discounted = payback_months(development, monthly, assumptions, discounted=True)
         if payback is None:
-            payback_reason = "never: the monthly benefit does not exceed the running cost"
+            payback_reason = f"not within the {assumptions.horizon_months}-month horizon"
     break_even = None
     if uplift <= 0 or ramped == 0:
         break_even_reason = "none: the model is worth no more per prediction than the baseline"
@@ -260,13 +335,17 @@ def valuation(model_value: Decimal, baseline_value: Decimal, assumptions: Assump
         uplift_per_prediction=uplift,
         monthly_benefit=monthly,
         development_cost=development,
+        cost_to_come=assumptions.cost_to_come,
+        cost_spent=assumptions.cost_spent,
         running_cost=running,
         total_cost=total,
         gross_benefit=gross,
         net_benefit=net,
-        npv=npv,
+        npv=flows - assumptions.cost_to_come,
+        npv_all_costs=flows - spent,
         roi=roi,
         payback_months=payback,
+        payback_months_discounted=payback_discounted,
         break_even_predictions_per_month=break_even,
         roi_reason=roi_reason,
         payback_reason=payback_reason,
@@ -274,8 +353,9 @@ def valuation(model_value: Decimal, baseline_value: Decimal, assumptions: Assump
     )
 
 
-def classification_value(model: Confusion, baseline: Confusion, assumptions: Assumptions) -> Valuation:
-    return valuation(expected_value(model, assumptions), expected_value(baseline, assumptions), assumptions)
+def classification_value(model: Confusion, baseline: Confusion | None, assumptions: Assumptions) -> Valuation:
+    """The model's decisions against the baseline's: another model's decisions, or the baseline's kind."""
+    return valuation(expected_value(model, assumptions), baseline_value(model, baseline, assumptions), assumptions)
 
 
 def regression_value(
@@ -335,14 +415,22 @@ def numeric_assumptions(assumptions: Assumptions) -> Iterable[tuple[str, str, De
     yield "horizon_months", "horizon (months)", Decimal(assumptions.horizon_months)
 
 
+_WHOLE_MONTHS = ("horizon_months", "ramp_up_months")
+
+
 def _bounds(name: str, likely: Decimal, assumptions: Assumptions) -> tuple[Decimal, Decimal, bool]:
+    """The low and high an assumption is moved to, as ``with_value`` will use them (months whole)."""
     given = assumptions.ranges.get(name)
     if given is not None:
-        return given.low, given.high, True
-    low, high = likely * (ONE - SWING), likely * (ONE + SWING)
-    if name in ("production_positive_rate", "action.success_rate"):
-        high = min(high, ONE)
-    return min(low, high), max(low, high), False
+        low, high, ranged = given.low, given.high, True
+    else:
+        low, high, ranged = likely * (ONE - SWING), likely * (ONE + SWING), False
+        if name in ("production_positive_rate", "action.success_rate"):
+            high = min(high, ONE)
+    if name in _WHOLE_MONTHS:
+        floor = ONE if name == "horizon_months" else ZERO
+        low, high = max(floor, Decimal(round(low))), max(floor, Decimal(round(high)))
+    return min(low, high), max(low, high), ranged
 
 
 def sensitivity(npv_of: Callable[[Assumptions], Decimal], assumptions: Assumptions) -> list[Sensitivity]:
@@ -355,4 +443,16 @@ def sensitivity(npv_of: Callable[[Assumptions], Decimal], assumptions: Assumptio
         npv_low, npv_high = npv_of(with_value(assumptions, name, low)), npv_of(with_value(assumptions, name, high))
         out.append(Sensitivity(label, low, high, npv_low, npv_high, ranged))
     out.sort(key=lambda s: s.spread, reverse=True)
+    return out
+
+
+def scenarios(npv_of: Callable[[Assumptions], Decimal], assumptions: Assumptions) -> dict[str, Decimal]:
+    """NPV with every ranged assumption at its low, at its likely value, and at its high, together."""
+    out = {}
+    for scenario in ("low", "base", "high"):
+        moved = assumptions
+        for name, r in assumptions.ranges.items():
+            at = {"low": r.low, "base": r.likely, "high": r.high}[scenario]
+            moved = with_value(moved, name, at)
+        out[scenario] = npv_of(moved)
     return out

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from reports import figures as f
+from reports import roi
 from reports.analysis import Analysis, analyse
 from reports.gather import Evidence, gather
+from reports.signoff import sign_off
 from reports.spend_figures import spend_figures
 from tracker.money import RATIO, cents
 from tracker.record.layout import REPORT_FILE, test_twin
@@ -56,11 +59,13 @@ def build_report(
     refresh: bool = False,
     check_tags: bool = True,
     now: datetime | None = None,
+    config_file: Path | None = None,
 ) -> RoiReport:
     """The ROI report of the latest sweep (or of ``run_id``): gather, analyse, state the figures, draw the charts.
 
     ``record`` is the MLflow record to read (opened from ``settings.tracking_uri`` when not
-    given); ``spend`` replaces reading the configured cost source.
+    given); ``spend`` replaces reading the configured cost source; ``config_file`` is the
+    file the settings came from, hashed on the sign-off page.
     """
     from reports.charts import tornado_chart
     from tracker.record import Record
@@ -68,7 +73,7 @@ def build_report(
     record = record or Record.open(settings.tracking_uri)
     evidence = gather(record, settings, run_id, spend, refresh=refresh, check_tags=check_tags)
     analysis = analyse(evidence, settings)
-    stated = roi_figures(evidence, analysis, settings, now=now)
+    stated = roi_figures(evidence, analysis, settings, now=now, config_file=config_file)
     charts = _tuning_charts(evidence)
     charts["tornado"] = tornado_chart(
         [(s.assumption, s.npv_low, s.npv_high) for s in analysis.sensitivity],
@@ -79,9 +84,14 @@ def build_report(
 
 
 def roi_figures(
-    evidence: Evidence, analysis: Analysis, settings: Settings, *, now: datetime | None = None
+    evidence: Evidence,
+    analysis: Analysis,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    config_file: Path | None = None,
 ) -> f.RoiFigures:
-    """Every figure of the report, as published (pure: no store, no file, no chart)."""
+    """Every figure of the report, as published (no store, no chart; the sign-off hashes the config and data)."""
     generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
     decision = analysis.decision
     return f.RoiFigures(
@@ -95,8 +105,73 @@ def roi_figures(
         uncertainty=_uncertainty(analysis),
         sensitivity=_sensitivity(analysis),
         tuning=_tuning(evidence),
-        spend=spend_figures(evidence, analysis.result.development_cost, analysis.assumptions, analysis.spend_basis),
-        provenance=_provenance(settings, evidence, generated),
+        spend=spend_figures(evidence, analysis),
+        provenance=_provenance(settings, evidence, generated, sign_off(settings, evidence, config_file)),
+        baseline=_baseline(analysis, settings),
+        scenarios=f.ScenariosFigures(
+            *(f.ScenarioFigures(cents(analysis.scenarios[name])) for name in ("low", "base", "high"))
+        ),
+        operations=_operations(analysis),
+        assumptions=tuple(
+            f.AssumptionFigures(
+                r.name,
+                _registered(r.value, r.unit),
+                _opt(r.low, r.unit),
+                _opt(r.high, r.unit),
+                r.source,
+                r.owner,
+                r.measured,
+                r.unit,
+            )
+            for r in analysis.register
+        ),
+    )
+
+
+def _registered(value: Decimal, unit: str) -> Decimal:
+    """An assumption as the register states it: money to the cent, rates to four places, counts whole."""
+    if unit == "money":
+        return cents(value)
+    if unit == "rate":
+        return value.quantize(RATIO)
+    return value.quantize(_ONE_DECIMAL) if value != value.to_integral_value() else value.quantize(Decimal(1))
+
+
+def _opt(value: Decimal | None, unit: str) -> Decimal | None:
+    return None if value is None else _registered(value, unit)
+
+
+def _baseline(analysis: Analysis, settings: Settings) -> f.BaselineFigures:
+    chosen, other = analysis.baseline, analysis.alternative
+    result, alt = analysis.result, analysis.alternative_result
+    given = settings.roi.baseline
+    return f.BaselineFigures(
+        kind=chosen.kind,
+        words=chosen.words,
+        value_per_prediction=cents(result.value_per_prediction_baseline),
+        chosen_by=(
+            "the better of acting on nobody and acting on everyone at the production rate"
+            if given is None
+            else "configured"
+        ),
+        share=chosen.share if chosen.kind == "act_on_share" else None,
+        alternative=None
+        if analysis.decision is None
+        else f.AlternativeFigures(other.kind, other.words, cents(alt.value_per_prediction_baseline), cents(alt.npv)),
+    )
+
+
+def _operations(analysis: Analysis) -> f.OperationsFigures | None:
+    ops = analysis.operations
+    if ops is None:
+        return None
+    whole = Decimal(1)
+    return f.OperationsFigures(
+        actions_per_month=ops.actions_per_month.quantize(whole),
+        catches_per_month=ops.catches_per_month.quantize(whole),
+        false_alarms_per_month=ops.false_alarms_per_month.quantize(whole),
+        capacity_per_month=ops.capacity_per_month,
+        capacity_binds=ops.capacity_binds,
     )
 
 
@@ -110,6 +185,15 @@ def _headline(analysis: Analysis) -> f.HeadlineFigures:
         npv_p10=cents(spread.npv_p10),
         npv_p90=cents(spread.npv_p90),
         net_benefit=cents(result.net_benefit),
+        npv_forward=cents(result.npv),
+        npv_all_costs=cents(result.npv_all_costs),
+        npv_p50=cents(spread.npv_p50),
+        npv_mean=cents(spread.npv_mean),
+        payback_months_discounted=None
+        if result.payback_months_discounted is None
+        else result.payback_months_discounted.quantize(_ONE_DECIMAL),
+        cost_to_come=cents(result.cost_to_come),
+        cost_spent=cents(result.cost_spent),
         roi_percent=f.percent_whole(result.roi),
         roi_p10_percent=f.percent_whole(spread.roi_p10),
         roi_p90_percent=f.percent_whole(spread.roi_p90),
@@ -133,7 +217,7 @@ def _value_model(analysis: Analysis, settings: Settings, evidence: Evidence) -> 
     return f.ValueModelFigures(
         task=evidence.task,
         currency=a.currency,
-        baseline=_baseline_name(settings),
+        baseline=analysis.baseline.words,
         horizon_months=a.horizon_months,
         predictions_per_month=a.predictions_per_month,
         production_positive_rate=a.production_positive_rate,
@@ -143,7 +227,7 @@ def _value_model(analysis: Analysis, settings: Settings, evidence: Evidence) -> 
         value_of_a_catch=outcomes.value_of_a_catch,
         action=outcomes.action,
         cloud_cost=f.money(a.cloud_cost),
-        one_off_costs=tuple(f.OneOffCostFigures(c.name, cents(c.amount)) for c in a.one_off_costs),
+        one_off_costs=tuple(f.OneOffCostFigures(c.name, cents(c.amount), c.spent) for c in a.one_off_costs),
         development_cost=f.money(result.development_cost),
         running_cost_per_month=cents(a.running_cost_per_month),
         running_cost_source=(
@@ -222,7 +306,7 @@ def _decision(analysis: Analysis) -> f.DecisionFigures:
 def _confusion(analysis: Analysis) -> f.ConfusionFigures:
     d = analysis.decision
     assert d is not None
-    model, base = d.model, d.baseline
+    model, base = d.model, d.baseline or _by_kind(analysis)
     cells = [
         f.ConfusionCell(count, cents(value), cents(value * count))
         for count, value in zip(
@@ -252,6 +336,7 @@ def _uncertainty(analysis: Analysis) -> f.UncertaintyFigures:
         roi_p50_percent=f.percent_whole(u.roi_p50),
         roi_p90_percent=f.percent_whole(u.roi_p90),
         probability_npv_positive=u.probability_npv_positive.quantize(RATIO),
+        npv_mean=cents(u.npv_mean),
     )
 
 
@@ -270,12 +355,15 @@ def _sensitivity(analysis: Analysis) -> f.SensitivityFigures:
     return f.SensitivityFigures("npv", rows)
 
 
-def _baseline_name(settings: Settings) -> str:
-    baseline = settings.roi.baseline
-    if baseline == "no_model":
-        return "no model"
-    kind, value = next(iter(baseline.items()))
-    return f"{kind} {value}"
+def _by_kind(analysis: Analysis) -> roi.Confusion:
+    """A baseline by kind acts on a share s of the test rows: its expected counts, rounded."""
+    d = analysis.decision
+    assert d is not None
+    kind = analysis.baseline
+    s = {"no_action": Decimal(0), "act_on_all": Decimal(1)}.get(kind.kind, kind.share)
+    pos, neg = d.model.tp + d.model.fn, d.model.fp + d.model.tn
+    tp, fp = int((s * pos).to_integral_value()), int((s * neg).to_integral_value())
+    return roi.Confusion(tp, fp, pos - tp, neg - fp)
 
 
 def _short(value: str) -> str:
@@ -343,7 +431,7 @@ def _tuning_charts(evidence: Evidence) -> dict[str, str]:
     }
 
 
-def _provenance(settings: Settings, evidence: Evidence, generated: datetime) -> f.Provenance:
+def _provenance(settings: Settings, evidence: Evidence, generated: datetime, signoff: f.SignOff) -> f.Provenance:
     from tracker import __version__
 
     parent, best_id = evidence.parent, evidence.best.run_id
@@ -365,4 +453,5 @@ def _provenance(settings: Settings, evidence: Evidence, generated: datetime) -> 
         version=__version__,
         generated_at=generated.isoformat(),
         config=redact_all(settings.model_dump(mode="json")),
+        signoff=signoff,
     )

@@ -31,9 +31,20 @@ __all__ = [
 ]
 
 
-def best_threshold(val: Scored, assumptions: Assumptions) -> float:
-    """The threshold with the highest expected value on the validation rows, exactly, under ``a``'s prior."""
-    return value.best_threshold(val, assumptions.values)
+def max_action_rate(assumptions: Assumptions) -> Decimal | None:
+    """The share of cases the capacity allows to be acted on; None without a capacity."""
+    capacity, volume = assumptions.capacity_per_month, assumptions.predictions_per_month
+    if capacity is None or volume <= 0:
+        return None
+    return capacity / volume
+
+
+def best_threshold(val: Scored, assumptions: Assumptions, *, capped: bool = True) -> float:
+    """The threshold with the highest expected value on the validation rows, exactly, under ``a``'s prior.
+
+    Within the capacity (``roi.capacity_per_month``) unless ``capped`` is False.
+    """
+    return value.best_threshold(val, assumptions.values, max_action_rate(assumptions) if capped else None)
 
 
 def _fast_threshold(val: Scored, weights: np.ndarray, assumptions: Assumptions) -> float:
@@ -48,12 +59,17 @@ def _fast_threshold(val: Scored, weights: np.ndarray, assumptions: Assumptions) 
     tpr = tp / pos if pos else np.zeros_like(tp, dtype=float)
     fpr = fp / neg if neg else np.zeros_like(fp, dtype=float)
     ev = p * (tpr * v_tp + (1 - tpr) * v_fn) + (1 - p) * (fpr * v_fp + (1 - fpr) * v_tn)
+    cap = max_action_rate(assumptions)
+    if cap is not None:
+        rate = p * tpr + (1 - p) * fpr
+        feasible = rate <= float(cap)
+        ev = np.where(feasible, ev, -np.inf) if feasible.any() else np.where(rate == rate.min(), ev, -np.inf)
     return closest_to_half(val.candidates(), ev == ev.max())
 
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """Percentiles of the simulated NPV and ROI, and how often the NPV is positive."""
+    """Percentiles and mean of the simulated (forward) NPV, percentiles of the ROI, how often the NPV is positive."""
 
     method: str
     replicates: int
@@ -62,6 +78,7 @@ class Uncertainty:
     npv_p10: Decimal
     npv_p50: Decimal
     npv_p90: Decimal
+    npv_mean: Decimal
     roi_p10: Decimal | None
     roi_p50: Decimal | None
     roi_p90: Decimal | None
@@ -118,6 +135,7 @@ def simulate(
         npv_p10=percentile(npvs, 10),
         npv_p50=percentile(npvs, 50),
         npv_p90=percentile(npvs, 90),
+        npv_mean=sum(npvs, Decimal(0)) / Decimal(replicates),
         roi_p10=percentile(rois, 10) if whole else None,
         roi_p50=percentile(rois, 50) if whole else None,
         roi_p90=percentile(rois, 90) if whole else None,
@@ -125,13 +143,17 @@ def simulate(
     )
 
 
-def classification_replicate(test: Scored, val: Scored, baseline_flags: np.ndarray) -> Replicate:
-    """Re-pick the threshold on resampled validation rows, value the resampled test rows at it."""
-    baseline = Scored(test.y_true, baseline_flags.astype(np.float64))
+def classification_replicate(test: Scored, val: Scored, baseline_flags: np.ndarray | None) -> Replicate:
+    """Re-pick the threshold on resampled validation rows, value the resampled test rows at it.
+
+    ``baseline_flags``: another model's decisions on the test rows; None for a baseline by kind.
+    """
+    baseline = None if baseline_flags is None else Scored(test.y_true, baseline_flags.astype(np.float64))
 
     def run(drawn: Assumptions, test_w: np.ndarray, val_w: np.ndarray) -> Valuation:
         threshold = _fast_threshold(val, val_w, drawn)
-        return classification_value(confusion_at(test, threshold, test_w), confusion_at(baseline, 0.5, test_w), drawn)
+        base = None if baseline is None else confusion_at(baseline, 0.5, test_w)
+        return classification_value(confusion_at(test, threshold, test_w), base, drawn)
 
     return run
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from reports import figures as f
@@ -10,8 +9,8 @@ from reports.analysis import estimated_alongside
 from tracker.money import cents, exact_text
 
 if TYPE_CHECKING:
+    from reports.analysis import Analysis
     from reports.gather import Evidence
-    from reports.roi import Assumptions
 
 __all__ = ["spend_figures"]
 
@@ -19,11 +18,10 @@ __all__ = ["spend_figures"]
 _MOST_PERIODS_SHOWN = 31
 
 
-def spend_figures(
-    evidence: Evidence, development_cost: Decimal | None, assumptions: Assumptions, basis: str
-) -> f.SpendFigures:
+def spend_figures(evidence: Evidence, analysis: Analysis) -> f.SpendFigures:
     """Where the spend came from, its total, and its lines by service, charge type and period."""
     spend, w = evidence.spend, evidence.window
+    assumptions, development_cost = analysis.assumptions, analysis.result.development_cost
     by_charge_type = tuple(f.SpendLine(k, cents(v), exact_text(v)) for k, v in spend.by_charge_type().items())
     by_period = tuple(f.PeriodLine(p.isoformat(), q.isoformat(), cents(v)) for (p, q), v in spend.by_period().items())
     shown, shown_as = by_period, "period"
@@ -32,12 +30,18 @@ def spend_figures(
         shown_as = "month"
     # The development cost, line by line: each charge type of the cloud bill, then each one-off cost.
     lines = [f.DevelopmentCostLine(f"cloud: {row.key}", row.amount) for row in by_charge_type]
-    lines += [f.DevelopmentCostLine(f"one-off: {c.name}", cents(c.amount)) for c in assumptions.one_off_costs]
+    if analysis.credit_surplus > 0:
+        # The cloud cost is floored at zero: the credits beyond usage reduce no other cost.
+        lines.append(f.DevelopmentCostLine("cloud: credits beyond usage, not counted", cents(analysis.credit_surplus)))
+    lines += [
+        f.DevelopmentCostLine(f"one-off: {c.name}{' (spent)' if c.spent else ''}", cents(c.amount))
+        for c in assumptions.one_off_costs
+    ]
     return f.SpendFigures(
         source=spend.source,
         window=f.SpendWindowFigures(w.start, w.end, w.chosen_by, w.runs_first, w.runs_last),
         filter=spend.filter.to_json(),
-        basis=basis,
+        basis=analysis.spend_basis,
         metric=spend.filter.metric,
         currency=spend.currency,
         total=cents(spend.total),

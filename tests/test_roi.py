@@ -101,7 +101,10 @@ def test_npv_with_ramp_up_by_hand() -> None:
     assert result.gross_benefit == D(3500)
     assert result.net_benefit == D(1100)  # 3500 - 2000 - 400
     # -2000 + 400/1.12^(1/12) + 900/1.12^(2/12) + 900/1.12^(3/12) + 900/1.12^(4/12) = 1020.8948...
-    assert cents(result.npv) == D("1020.89")
+    assert cents(result.npv_all_costs) == D("1020.89")
+    # The cloud spend (1,500) is already spent: the forward NPV counts only the analyst still to pay.
+    assert (result.cost_spent, result.cost_to_come) == (D(1500), D(500))
+    assert cents(result.npv) == D("2520.89")
     # Cumulative 400, 1300, 2200: the 2000 is reached 700/900 of the way through month 3.
     assert result.payback_months is not None
     assert result.payback_months.quantize(D("0.0001")) == D("2.7778")
@@ -230,7 +233,9 @@ def test_npv_falls_as_the_discount_rate_rises(benefit, running, horizon, ramp, r
 def test_at_zero_rate_without_ramp_npv_is_the_net_benefit(uplift, running, horizon, cloud) -> None:
     a = replace(BASE, horizon_months=horizon, running_cost_per_month=abs(running), cloud_cost=D(cloud))
     result = valuation(uplift, D(0), a)
-    assert cents(result.npv) == cents(result.net_benefit)
+    assert cents(result.npv_all_costs) == cents(result.net_benefit)
+    # The cloud spend is sunk: the forward NPV is the same flows without it.
+    assert result.npv == result.npv_all_costs + D(cloud)
 
 
 @settings(max_examples=200, deadline=None)

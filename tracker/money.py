@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["CENT", "ONE", "RATIO", "ZERO", "cents", "cents_text", "estimated_cost", "exact_text", "split_by_weight"]
+__all__ = [
+    "CENT",
+    "ONE",
+    "RATIO",
+    "ZERO",
+    "cents",
+    "cents_text",
+    "estimated_cost",
+    "exact_text",
+    "grouped",
+    "split_by_weight",
+]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -37,6 +48,17 @@ def cents(value: Decimal) -> Decimal:
 def cents_text(value: Decimal | None) -> str | None:
     """``cents`` as a string, for a report's JSON; ``None`` stays ``None`` (undefined)."""
     return None if value is None else str(cents(value))
+
+
+def grouped(value: Decimal, places: int = 2) -> str:
+    """As finance prints an amount: thousands separators, ``places`` decimals, half up, no ``-0``.
+
+    ``grouped(Decimal("-19426.2"))`` is ``-19,426.20``; ``places=0`` gives whole units.
+    """
+    rounded = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = rounded.copy_abs()
+    return f"{rounded:,.{places}f}"
 
 
 def estimated_cost(seconds: float | Decimal, hourly: Decimal) -> Decimal:

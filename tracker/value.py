@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,17 @@ from tracker.money import ONE, ZERO
 if TYPE_CHECKING:
     from tracker.config import RoiConfig
 
-__all__ = ["Confusion", "OutcomeValues", "Scored", "best_threshold", "confusion_at", "expected_value", "values_of"]
+__all__ = [
+    "Baseline",
+    "Confusion",
+    "OutcomeValues",
+    "Scored",
+    "baseline_of",
+    "best_threshold",
+    "confusion_at",
+    "expected_value",
+    "values_of",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,72 @@ def expected_value(counts: Confusion, v: OutcomeValues) -> Decimal:
     p = v.production_positive_rate if v.production_positive_rate is not None else counts.positive_rate
     tpr, fpr = counts.tpr, counts.fpr
     return p * (tpr * v.tp + (ONE - tpr) * v.fn) + (ONE - p) * (fpr * v.fp + (ONE - fpr) * v.tn)
+
+
+BaselineKind = Literal["no_action", "act_on_all", "act_on_share", "better_of", "model"]
+
+_BASELINE_WORDS = {
+    "no_action": "acting on nobody",
+    "act_on_all": "acting on everyone",
+    "better_of": "the better of acting on nobody and acting on everyone",
+}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the business does without the model, which the model's value is measured against.
+
+    ``no_action`` acts on nobody; ``act_on_all`` on every case (a campaign that calls every
+    client); ``act_on_share`` on a random ``share`` of cases, so it catches that share of the
+    positives and flags that share of the negatives; ``better_of`` is whichever of the first
+    two is worth more under the production rate; ``model`` is another model's decisions
+    (``reference`` names it), valued from its own test predictions.
+    """
+
+    kind: BaselineKind = "better_of"
+    share: Decimal = ZERO
+    reference: str | None = None
+
+    def resolved(self, v: OutcomeValues, p: Decimal) -> Baseline:
+        """``better_of`` made concrete under the production rate ``p``; any other kind as it is."""
+        if self.kind != "better_of":
+            return self
+        everyone = Baseline("act_on_all").value_per_prediction(v, p)
+        return (
+            Baseline("act_on_all")
+            if everyone > Baseline("no_action").value_per_prediction(v, p)
+            else Baseline("no_action")
+        )
+
+    def value_per_prediction(self, v: OutcomeValues, p: Decimal) -> Decimal:
+        """Expected value of one prediction when a random share s is acted on: TPR = FPR = s."""
+        if self.kind == "model":
+            raise ValueError("a model baseline is valued from its own predictions")
+        if self.kind == "better_of":
+            return self.resolved(v, p).value_per_prediction(v, p)
+        s = {"no_action": ZERO, "act_on_all": ONE}.get(self.kind, self.share)
+        return p * (s * v.tp + (ONE - s) * v.fn) + (ONE - p) * (s * v.fp + (ONE - s) * v.tn)
+
+    @property
+    def words(self) -> str:
+        if self.kind == "act_on_share":
+            return f"acting on a random {self.share:.0%} of cases"
+        if self.kind == "model":
+            return f"the {self.reference}"
+        return _BASELINE_WORDS[self.kind]
+
+
+def baseline_of(roi: RoiConfig) -> Baseline:
+    """The ``roi.baseline`` setting as a :class:`Baseline` (``better_of`` when not given)."""
+    given = roi.baseline
+    if given is None:
+        return Baseline("better_of")
+    if isinstance(given, str):
+        return Baseline("no_action" if given == "no_model" else given)
+    kind, value = next(iter(given.items()))
+    if kind == "act_on_share":
+        return Baseline("act_on_share", share=Decimal(str(value)))
+    return Baseline("model", reference=f"{kind} {value}")
 
 
 def values_of(roi: RoiConfig) -> OutcomeValues | None:
@@ -140,12 +216,28 @@ def closest_to_half(candidates: np.ndarray, best: np.ndarray) -> float:
     return float(chosen[np.argmin(np.abs(chosen - 0.5))])
 
 
-def best_threshold(val: Scored, v: OutcomeValues) -> float:
-    """The threshold with the highest expected value on these (validation) rows, exactly."""
+def action_rate(counts: Confusion, v: OutcomeValues) -> Decimal:
+    """The share of production cases flagged: p·TPR + (1−p)·FPR."""
+    p = v.production_positive_rate if v.production_positive_rate is not None else counts.positive_rate
+    return p * counts.tpr + (ONE - p) * counts.fpr
+
+
+def best_threshold(val: Scored, v: OutcomeValues, max_action_rate: Decimal | None = None) -> float:
+    """The threshold with the highest expected value on these (validation) rows, exactly.
+
+    With ``max_action_rate`` (capacity ÷ volume), only thresholds that flag no more than that
+    share of production cases compete; when none does, the one that flags fewest is taken.
+    """
     ones = np.ones(len(val.y_true), dtype=np.int64)
     tp, fp, pos, neg = val.flagged_counts(ones)
-    values = [
-        expected_value(Confusion(int(t), int(f), int(pos - t), int(neg - f)), v) for t, f in zip(tp, fp, strict=True)
-    ]
-    top = max(values)
+    counts = [Confusion(int(t), int(f), int(pos - t), int(neg - f)) for t, f in zip(tp, fp, strict=True)]
+    feasible = [True] * len(counts)
+    if max_action_rate is not None:
+        rates = [action_rate(c, v) for c in counts]
+        feasible = [rate <= max_action_rate for rate in rates]
+        if not any(feasible):
+            fewest = min(rates)
+            feasible = [rate == fewest for rate in rates]
+    values = [expected_value(c, v) if ok else None for c, ok in zip(counts, feasible, strict=True)]
+    top = max(value for value in values if value is not None)
     return closest_to_half(val.candidates(), np.array([value == top for value in values]))

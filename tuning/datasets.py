@@ -72,7 +72,7 @@ def load_dataset(config: ObjectiveConfig, *, task: Task) -> Dataset:
         raise ConfigError(f"objective.dataset: file not found: {path}")
     if target is None:
         raise ConfigError("objective.target: required when the dataset is a file; name its target column")
-    frame = _read_table(path, config.read)
+    frame = read_table(path, config.read)
     if target not in frame.columns:
         shown = ", ".join(map(str, frame.columns[:20]))
         raise ConfigError(f"objective.target: no column {target!r} in {path}; columns: {shown}")
@@ -104,7 +104,8 @@ def _is_table(path: Path) -> bool:
     return bool(suffixes) and (suffixes[-1] in {".csv", ".parquet"} or suffixes == [".csv", ".gz"])
 
 
-def _read_table(path: Path, options: ReadOptions) -> pd.DataFrame:
+def read_table(path: Path, options: ReadOptions) -> pd.DataFrame:
+    """A dataset file as the sweep reads it (the report counts its rows the same way)."""
     try:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)

@@ -21,7 +21,16 @@ from tracker.errors import ConfigError, TrackerError, first_line
 from tracker.metrics import EXPECTED_VALUE, Task, classification_metrics, prefixed, regression_metrics, task_of
 from tracker.record import layout
 from tracker.record.writes import DataInput
-from tracker.value import Scored, best_threshold, confusion_at, expected_value, values_of
+from tracker.value import (
+    Baseline,
+    Confusion,
+    Scored,
+    baseline_of,
+    best_threshold,
+    confusion_at,
+    expected_value,
+    values_of,
+)
 from tuning.datasets import Split, load_dataset, split_dataset
 from tuning.space import suggest
 from tuning.trainers import STAGES, TrainerSpec, get_trainer, with_encoding
@@ -66,6 +75,13 @@ class BuiltinObjective:
     ) -> None:
         # expected_value: money per prediction, from the roi section's values (which also say the task).
         self.values = values_of(roi) if roi is not None and config.metric == EXPECTED_VALUE else None
+        # The same baseline and capacity as the report: the value logged is the value over today's practice.
+        self.baseline = baseline_of(roi) if roi is not None else Baseline("no_action")
+        self.max_action_rate = (
+            roi.capacity_per_month / likely(roi.predictions_per_month)
+            if roi is not None and roi.capacity_per_month is not None and likely(roi.predictions_per_month) > 0
+            else None
+        )
         self.value_per_unit_error = roi.value_per_unit_error if roi is not None else None
         if config.metric == EXPECTED_VALUE:
             self.task: Task = "classification" if self.values is not None else "regression"
@@ -119,12 +135,21 @@ class BuiltinObjective:
         if val_scores is None or test_scores is None:
             raise ConfigError(f"objective.metric: expected_value needs scores; {self.trainer.name} gives none")
         val, test = Scored.of(split.y_val, val_scores), Scored.of(split.y_test, test_scores)
-        threshold = best_threshold(val, self.values)
+        threshold = best_threshold(val, self.values, self.max_action_rate)
         return {
-            layout.val_metric(EXPECTED_VALUE): float(expected_value(confusion_at(val, threshold), self.values)),
-            layout.TEST_PREFIX + EXPECTED_VALUE: float(expected_value(confusion_at(test, threshold), self.values)),
+            layout.val_metric(EXPECTED_VALUE): float(self._over_baseline(confusion_at(val, threshold))),
+            layout.TEST_PREFIX + EXPECTED_VALUE: float(self._over_baseline(confusion_at(test, threshold))),
             layout.val_metric("threshold"): threshold,
         }
+
+    def _over_baseline(self, counts: Confusion) -> Decimal:
+        """Expected value per prediction over the baseline (another model's baseline: over acting on nobody)."""
+        assert self.values is not None
+        model = expected_value(counts, self.values)
+        if self.baseline.kind == "model":
+            return model
+        rate = self.values.production_positive_rate
+        return model - self.baseline.value_per_prediction(self.values, counts.positive_rate if rate is None else rate)
 
     def _train(self, params: Mapping[str, Any], trial: optuna.Trial | None, steps: list[tuple[int, float]]) -> Any:
         try:

@@ -9,7 +9,7 @@ import typing
 from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, ClassVar, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 from tracker.money import ONE, RATIO, cents
 
@@ -53,9 +53,6 @@ class Figures:
     fields left out of the JSON when they do not apply (:meth:`_omitted`).
     """
 
-    # Fields whose JSON key differs from the field's name.
-    _keys: ClassVar[Mapping[str, str]] = {}
-
     def _omitted(self) -> frozenset[str]:
         """Fields that do not apply to this value and are left out of its JSON."""
         return frozenset()
@@ -64,9 +61,7 @@ class Figures:
         """The figures as a JSON object, keys in field order."""
         omitted = self._omitted()
         return {
-            self._keys.get(f.name, f.name): _as_is(getattr(self, f.name))
-            if f.type == "Json"
-            else _encode(getattr(self, f.name))
+            f.name: _as_is(getattr(self, f.name)) if f.type == "Json" else _encode(getattr(self, f.name))
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
             if f.name not in omitted
         }
@@ -77,9 +72,8 @@ class Figures:
         hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            key = cls._keys.get(f.name, f.name)
-            if key in data:
-                values[f.name] = _decode(hints[f.name], data[key])
+            if f.name in data:
+                values[f.name] = _decode(hints[f.name], data[f.name])
         return cls(**values)
 
 

@@ -11,12 +11,18 @@ from typing import Any
 from reports.figures._codec import Figures, Json
 from reports.figures._sources import Provenance, SpendFigures
 
-REPORT_SCHEMA = "tracker.roi-report/2"
+REPORT_SCHEMA = "tracker.roi-report/3"
 
 
 @dataclass(frozen=True)
 class HeadlineFigures(Figures):
-    """The figures page 1 and the command line lead with."""
+    """The figures page 1 and the command line lead with.
+
+    ``npv`` is the figure the verdict rests on: the forward NPV (``npv_forward``, the costs
+    still to come). ``npv_all_costs``, ``net_benefit`` and ``roi_percent`` answer "was it
+    worth it?" (every cost, spent or to come). P10/P50/P90 and the mean are the simulation's,
+    of the forward NPV; ``npv`` is the point estimate at the likely values.
+    """
 
     currency: str
     recommendation: str
@@ -38,6 +44,76 @@ class HeadlineFigures(Figures):
     horizon_months: int
     warnings: tuple[str, ...]
     notes: tuple[str, ...]
+    # roi-report/3; a report of an older schema reads these as None.
+    npv_forward: Decimal | None = None
+    npv_all_costs: Decimal | None = None
+    npv_p50: Decimal | None = None
+    npv_mean: Decimal | None = None
+    payback_months_discounted: Decimal | None = None
+    cost_to_come: Decimal | None = None
+    cost_spent: Decimal | None = None
+    verdict_on: str = "npv_forward"
+
+
+@dataclass(frozen=True)
+class AlternativeFigures(Figures):
+    """The other baseline a reader would ask about, in one line: its value per prediction, the NPV against it."""
+
+    kind: str
+    words: str
+    value_per_prediction: Decimal
+    npv: Decimal
+
+
+@dataclass(frozen=True)
+class BaselineFigures(Figures):
+    """What the business does today, which the model's value is measured against."""
+
+    kind: str  # no_action, act_on_all, act_on_share, model
+    words: str
+    value_per_prediction: Decimal
+    chosen_by: str  # "configured" or "the better of no_action and act_on_all at the production rate"
+    share: Decimal | None = None
+    alternative: AlternativeFigures | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioFigures(Figures):
+    npv: Decimal
+
+
+@dataclass(frozen=True)
+class ScenariosFigures(Figures):
+    """NPV with every ranged assumption at its low, its likely value (base), and its high, together."""
+
+    low: ScenarioFigures
+    base: ScenarioFigures
+    high: ScenarioFigures
+
+
+@dataclass(frozen=True)
+class OperationsFigures(Figures):
+    """A month at full volume, at the production rate: what the people who act will see."""
+
+    actions_per_month: Decimal
+    catches_per_month: Decimal
+    false_alarms_per_month: Decimal
+    capacity_per_month: Decimal | None
+    capacity_binds: bool
+
+
+@dataclass(frozen=True)
+class AssumptionFigures(Figures):
+    """One line of the assumptions register."""
+
+    name: str
+    value: Decimal
+    low: Decimal | None
+    high: Decimal | None
+    source: str | None
+    owner: str | None
+    measured: bool
+    unit: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +143,7 @@ class ActionFigures(Figures):
 class OneOffCostFigures(Figures):
     name: str
     amount: Decimal
+    spent: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,6 +284,7 @@ class UncertaintyFigures(Figures):
     roi_p50_percent: Decimal | None
     roi_p90_percent: Decimal | None
     probability_npv_positive: Decimal
+    npv_mean: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +363,14 @@ class RoiFigures(Figures):
     tuning: TuningFigures
     spend: SpendFigures
     provenance: Provenance
+    # roi-report/3; a report of an older schema reads these as None or empty.
+    baseline: BaselineFigures | None = None
+    scenarios: ScenariosFigures | None = None
+    operations: OperationsFigures | None = None
+    assumptions: tuple[AssumptionFigures, ...] = ()
 
     def _omitted(self) -> frozenset[str]:
-        # A regression has no decision threshold and no confusion matrix.
-        return frozenset() if self.decision is not None else frozenset({"decision", "confusion_matrix"})
+        # A regression has no decision threshold, no confusion matrix and no actions to count.
+        if self.decision is not None:
+            return frozenset()
+        return frozenset({"decision", "confusion_matrix", "operations"})

@@ -106,6 +106,22 @@ class Links(Figures):
 
 
 @dataclass(frozen=True)
+class SignOff(Figures):
+    """Who ran the report on what: enough for a reviewer to reproduce it and sign."""
+
+    prepared_by: str
+    config_file: str | None
+    config_sha256: str | None
+    git_commit: str | None
+    data_file: str | None
+    data_sha256: str | None
+    data_rows: int | None
+    billing_source: str
+    billing_window: str
+    run_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Provenance(Figures):
     """Where the figures came from: the experiment, the runs, the store, the tool, the config."""
 
@@ -119,7 +135,12 @@ class Provenance(Figures):
     version: str
     generated_at: str
     config: Json
+    # For the sign-off page (roi-report/3): what a reviewer needs to reproduce the figures.
+    signoff: SignOff | None = None
 
     def _omitted(self) -> frozenset[str]:
-        # The realized report's provenance has no links.
-        return frozenset({"links"}) if self.links is None else frozenset()
+        # The realized report's provenance has no links and no sign-off.
+        omitted = {"links"} if self.links is None else set()
+        if self.signoff is None:
+            omitted.add("signoff")
+        return frozenset(omitted)

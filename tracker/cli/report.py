@@ -12,7 +12,9 @@ from tracker.cli._options import common, load, spend_options, spend_overrides
 from tracker.record.layout import REPORT_FILE
 
 if TYPE_CHECKING:
-    from reports.figures import HeadlineFigures
+    from decimal import Decimal
+
+    from reports.figures import RoiFigures
 
 
 @cli.command()
@@ -63,7 +65,12 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     settings = load(config_file, overrides)
     record = Record.open(settings.tracking_uri)
     built = build_report(
-        settings, run_id=run_id, record=record, refresh=flags["refresh"], check_tags=not flags["skip_tag_check"]
+        settings,
+        run_id=run_id,
+        record=record,
+        refresh=flags["refresh"],
+        check_tags=not flags["skip_tag_check"],
+        config_file=config_file,
     )
     published = publish_report(
         built,
@@ -74,30 +81,55 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
         paper=paper,
         on_refused=lambda url: click.echo(f"note: not loaded: {url}", err=True),
     )
-    _print_headline(built.figures.headline)
+    _print_headline(built.figures)
     logged = f"; logged on run {published.logged_on}" if published.logged_on else ""
     click.echo(f"Wrote {', '.join(published.files)}{logged}")
     for version in published.versions:
         click.echo(f"Tagged model version {version} with its value (npv, roi_percent, net_benefit)")
 
 
-def _print_headline(h: HeadlineFigures) -> None:
-    cur = h.currency
+def _print_headline(figures: RoiFigures) -> None:
+    """Page 1 in a terminal: the verdict, its warnings, and the figures as finance prints them."""
+    from tracker.money import grouped
+
+    h, cur = figures.headline, figures.headline.currency
+
+    def money(value: Decimal | None) -> str:
+        return "none" if value is None else f"{grouped(value)} {cur}"
+
     click.echo(f"{h.recommendation}: {h.reason}")
     for warning in h.warnings:
         click.echo(f"  warning: {warning}")
-    click.echo(f"  NPV: {h.npv} {cur} (10-90%: {h.npv_p10} to {h.npv_p90} {cur})")
-    if h.roi_percent is not None:
-        click.echo(f"  ROI: {h.roi_percent}% (10-90%: {h.roi_p10_percent}% to {h.roi_p90_percent}%)")
-    else:
-        click.echo(f"  ROI: {h.roi_note}")
-    click.echo(f"  net benefit: {h.net_benefit} {cur} over {h.horizon_months} months, undiscounted")
-    click.echo(f"  monthly benefit: {h.monthly_benefit} {cur} at full ramp")
+    base = figures.baseline
+    if base is not None:
+        line = f"  baseline: {base.words} ({money(base.value_per_prediction)} a prediction)"
+        if base.alternative is not None:
+            line += f"; against {base.alternative.words} the NPV would be {money(base.alternative.npv)}"
+        click.echo(line)
+    click.echo(
+        f"  NPV of the costs still to come (the verdict's): {money(h.npv)}; simulated P50 {money(h.npv_p50)}, "
+        f"mean {money(h.npv_mean)}, P10-P90 {money(h.npv_p10)} to {money(h.npv_p90)}"
+    )
+    roi = f"ROI {grouped(h.roi_percent, 0)}%" if h.roi_percent is not None else f"ROI {h.roi_note}"
+    click.echo(f"  NPV of all costs (was it worth it?): {money(h.npv_all_costs)}; {roi}")
+    click.echo(f"  net benefit: {money(h.net_benefit)} over {h.horizon_months} months, undiscounted")
+    click.echo(f"  monthly benefit: {money(h.monthly_benefit)} at full ramp")
     if h.development_cost is None:
         click.echo("  development cost: none found")
     else:
         click.echo(
-            f"  development cost: {h.development_cost} {cur} ({h.development_cost_basis} cloud spend and one-off costs)"
+            f"  development cost: {money(h.development_cost)} ({h.development_cost_basis} cloud spend and one-off "
+            f"costs): {money(h.cost_spent)} spent, {money(h.cost_to_come)} still to come"
         )
-    payback = h.payback_note if h.payback_months is None else f"{h.payback_months} months"
-    click.echo(f"  payback: {payback}")
+    if h.payback_months is None:
+        click.echo(f"  payback: {h.payback_note}")
+    else:
+        discounted = h.payback_months_discounted
+        beside = f" (discounted: {discounted} months)" if discounted is not None else ""
+        click.echo(f"  payback: {h.payback_months} months{beside}")
+    ops = figures.operations
+    if ops is not None:
+        click.echo(
+            f"  each month: {grouped(ops.actions_per_month, 0)} actions, {grouped(ops.catches_per_month, 0)} "
+            f"catches, {grouped(ops.false_alarms_per_month, 0)} false alarms"
+        )

@@ -25,8 +25,10 @@ from tracker.config._roi import (
     OneOffCostConfig,
     RoiConfig,
     RunningCostFrom,
+    Stated,
     ValuePerOutcome,
     likely,
+    source_and_owner,
 )
 from tracker.config._settings import Settings
 from tracker.config._sweep import (
@@ -63,6 +65,7 @@ __all__ = [
     "RoiConfig",
     "RunningCostFrom",
     "Settings",
+    "Stated",
     "Strategy",
     "ValuePerOutcome",
     "WarmStart",
@@ -73,4 +76,5 @@ __all__ = [
     "likely",
     "load_settings",
     "read_config_file",
+    "source_and_owner",
 ]

@@ -21,11 +21,14 @@ from tracker.config._common import (
 
 class Estimate(_Section):
     """A number known only within bounds: ``{low, likely, high}``. The report uses ``likely``
-    and draws the rest of the range (triangular) in its Monte Carlo."""
+    and draws the rest of the range (triangular) in its Monte Carlo. ``source`` and ``owner``
+    (text) say where the figure comes from and who answers for it (the assumptions register)."""
 
     low: Decimal = Field(allow_inf_nan=False)
     likely: Decimal = Field(allow_inf_nan=False)
     high: Decimal = Field(allow_inf_nan=False)
+    source: str | None = Field(None, max_length=500)
+    owner: str | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _ordered(self) -> Estimate:
@@ -34,11 +37,21 @@ class Estimate(_Section):
         return self
 
 
+class Stated(_Section):
+    """A single number with where it comes from: ``{value, source, owner}``."""
+
+    value: Decimal = Field(allow_inf_nan=False)
+    source: str | None = Field(None, max_length=500)
+    owner: str | None = Field(None, max_length=200)
+
+
 def _as_estimate(value: Any) -> Any:
-    """A mapping is a range, and its own error says what is wrong with it (not the number branch's)."""
+    """A mapping is a range (or a stated number), and its own error says what is wrong with it."""
     if not isinstance(value, Mapping):
         return value
     try:
+        if "value" in value:
+            return Stated.model_validate(value)
         return Estimate.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -47,20 +60,29 @@ def _as_estimate(value: Any) -> Any:
         raise ValueError(f"{where}: {message}" if where else message) from None
 
 
-# An assumption of the value model: a number, or a range around its likely value.
-Assumed = Annotated[Decimal | Estimate, BeforeValidator(_as_estimate)]
+# An assumption of the value model: a number, a number with its source, or a range around its likely value.
+Assumed = Annotated[Decimal | Estimate | Stated, BeforeValidator(_as_estimate)]
 
 
 def likely(value: Assumed) -> Decimal:
     """The value the report's point estimate uses."""
-    return value.likely if isinstance(value, Estimate) else value
+    if isinstance(value, Estimate):
+        return value.likely
+    return value.value if isinstance(value, Stated) else value
+
+
+def source_and_owner(value: Assumed | None) -> tuple[str | None, str | None]:
+    """Where an assumption comes from and who answers for it, when the config says."""
+    if isinstance(value, Estimate | Stated):
+        return value.source, value.owner
+    return None, None
 
 
 def _within(value: Assumed | None, low: Decimal | None, high: Decimal | None, *, open_ends: bool = False) -> str | None:
     """Why ``value`` (every bound of a range) falls outside [low, high], or None."""
     if value is None:
         return None
-    for number in (value.low, value.likely, value.high) if isinstance(value, Estimate) else (value,):
+    for number in (value.low, value.likely, value.high) if isinstance(value, Estimate) else (likely(value),):
         if not number.is_finite():
             return "must be a finite number"
         below = low is not None and (number <= low if open_ends else number < low)
@@ -101,10 +123,17 @@ class ActionValues(_Section):
 
 
 class OneOffCostConfig(_Section):
-    """A development cost the cloud bill does not show (people's time, licences, labelling)."""
+    """A development cost the cloud bill does not show (people's time, licences, labelling).
+
+    ``spent: true`` says it is already paid: it counts in "was it worth it?" but not in the
+    forward-looking NPV the deploy decision rests on.
+    """
 
     name: str = Field(min_length=1, max_length=200)
     amount: Assumed
+    spent: bool = False
+    source: str | None = Field(None, max_length=500)
+    owner: str | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _positive(self) -> OneOffCostConfig:
@@ -130,12 +159,17 @@ class RoiConfig(_Section):
     action: ActionValues | None = None
     value_per_unit_error: Assumed | None = None
     production_positive_rate: Assumed | None = None
-    baseline: Literal["no_model"] | dict[Literal["run", "model"], str] = "no_model"
+    # What the business does today. None: the better of no_action and act_on_all.
+    baseline: Literal["no_action", "no_model", "act_on_all"] | dict[str, Any] | None = None
     running_cost_per_month: Assumed = Decimal(0)
     running_cost_from: RunningCostFrom | None = None
     one_off_costs: list[OneOffCostConfig] = Field(default_factory=list)
     discount_rate_annual: Assumed = Decimal("0.10")
     ramp_up_months: int = Field(0, ge=0, le=1200)
+    # At most this many actions a month (calls an agency can make): the threshold respects it.
+    capacity_per_month: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+    # Who prepared the report, on its sign-off page; the OS user when not given.
+    prepared_by: str | None = Field(None, max_length=200)
     # How the report names the positive class in plain words ("customers who leave").
     positive_name: str = "positive cases"
     bootstrap_replicates: int = Field(1000, ge=50, le=100_000)
@@ -143,8 +177,24 @@ class RoiConfig(_Section):
     @field_validator("baseline")
     @classmethod
     def _one_baseline(cls, value: Any) -> Any:
-        if isinstance(value, dict) and len(value) != 1:
-            raise ValueError("baseline is 'no_model', {run: RUN_ID} or {model: 'NAME@alias'}")
+        if not isinstance(value, dict):
+            return value
+        usage = "baseline is no_action, act_on_all, {act_on_share: S}, {run: RUN_ID} or {model: 'NAME@alias'}"
+        if len(value) != 1 or next(iter(value)) not in ("act_on_share", "run", "model"):
+            raise ValueError(usage)
+        kind, given = next(iter(value.items()))
+        if kind == "act_on_share":
+            if isinstance(given, bool) or not isinstance(given, int | float | str | Decimal):
+                raise ValueError(f"act_on_share: a share between 0 and 1, got {given!r}")
+            try:
+                share = Decimal(str(given))
+            except ArithmeticError:
+                raise ValueError(f"act_on_share: a share between 0 and 1, got {given!r}") from None
+            if not share.is_finite() or not 0 <= share <= 1:
+                raise ValueError(f"act_on_share: a share between 0 and 1, got {given!r}")
+            return {kind: share}
+        if not isinstance(given, str) or not given:
+            raise ValueError(usage)
         return value
 
     @model_validator(mode="after")

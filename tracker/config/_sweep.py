@@ -143,3 +143,6 @@ class CostConfig(_Section):
     granularity: Literal["daily", "monthly"] = "monthly"
     metric: CostMetric = "UnblendedCost"
     cache_dir: Path | None = None
+    # Why this window and these tags were chosen, when they are meant not to match the runs (a
+    # bill from the production account, a sample): page 1 says so instead of warning.
+    window_reason: str | None = Field(None, min_length=1, max_length=300)
