@@ -61,10 +61,18 @@ def load_plan(record: Record, settings: Settings, run_id: str | None, *, refresh
 def plan_of(figures: f.RoiFigures, source: str) -> Plan:
     """What the ROI report promised, per month, from its figures."""
     vm = figures.value_model
-    if vm.baseline != "no model":
+    baseline = figures.baseline
+    share = Decimal(0)
+    if baseline is None:  # a roi-report/2 plan: valued against no model
+        if vm.baseline != "no model":
+            raise UsageError(f"the plan's baseline is {vm.baseline}; tracker realized cannot observe another model")
+    elif baseline.kind == "model" and (vm.is_classifier or baseline.words != "the training mean"):
         raise UsageError(
-            f"the plan's baseline is {vm.baseline}; tracker realized compares against the no-model baseline only"
+            f"the plan's baseline is {baseline.words}; tracker realized sees only this model's decisions, "
+            "so it compares against no_action, act_on_all or act_on_share"
         )
+    elif baseline.kind in ("act_on_all", "act_on_share"):
+        share = Decimal(1) if baseline.kind == "act_on_all" else (baseline.share or Decimal(0))
     values = test = threshold = None
     rate = Decimal(0)
     if vm.is_classifier and vm.value_per_outcome and figures.confusion_matrix and figures.decision:
@@ -89,4 +97,5 @@ def plan_of(figures: f.RoiFigures, source: str) -> Plan:
         discount_rate_annual=vm.discount_rate_annual,
         test_bins=(),
         source=source,
+        baseline_share=share,
     )

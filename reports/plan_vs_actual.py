@@ -3,7 +3,7 @@
 The plan is the ROI report's value model: the threshold, the outcome values, the production
 positive rate, the volume with its ramp-up, the running cost, the development cost. Each
 calendar month of production gives predictions, labelled predictions and the decisions'
-outcomes. From them: realized value against the no-model baseline on the labelled rows,
+outcomes. From them: realized value against the plan's baseline on the labelled rows,
 extrapolated to every prediction (an estimate); the net of the running cost; the plan's
 figure for that month; the drift that explains the gap, split into volume, base rate and
 model quality.
@@ -56,12 +56,25 @@ class Plan:
     discount_rate_annual: Decimal
     test_bins: tuple[int, ...]  # the test set's scores per PSI bin
     source: str
+    # The plan's baseline acts on this share of cases at random: 0 acting on nobody, 1 on everyone.
+    baseline_share: Decimal = ZERO
 
     def planned_uplift(self) -> Decimal:
-        """Money per prediction over the no-model baseline, at the plan's rate and quality."""
+        """Money per prediction over the plan's baseline, at the plan's rate and quality."""
         if self.values is None:
             return self.uplift_per_prediction
-        return uplift(self.test.tpr, self.test.fpr, self.planned_rate, self.values)
+        return self.uplift_at(self.test.tpr, self.test.fpr, self.planned_rate)
+
+    def uplift_at(self, tpr: Decimal, fpr: Decimal, rate: Decimal) -> Decimal:
+        """Money per prediction over the plan's baseline at these rates (classification).
+
+        Over acting on nobody (:func:`uplift`), less what the baseline's random share s earns
+        over nobody: s·(p·(v_TP − v_FN) + (1−p)·(v_FP − v_TN)).
+        """
+        assert self.values is not None
+        v = self.values
+        share_worth = rate * (v.tp - v.fn) + (ONE - rate) * (v.fp - v.tn)
+        return uplift(tpr, fpr, rate, v) - self.baseline_share * share_worth
 
     def ramp(self, index: int) -> Decimal:
         r = self.ramp_up_months
@@ -98,7 +111,7 @@ class Month:
     labelled: int
     counts: Confusion
     realized_value: Decimal | None  # on the labelled rows
-    baseline_value: Decimal | None  # the no-model baseline, same rows
+    baseline_value: Decimal | None  # the plan's baseline, same rows
     realized_uplift: Decimal | None  # extrapolated to every prediction (estimated)
     planned_uplift: Decimal
     running_cost: Decimal
@@ -185,7 +198,9 @@ def _month(plan: Plan, index: int, outcomes: MonthOutcomes, running: Decimal, ba
         if plan.values is not None:
             v = plan.values
             realized = outcomes.tp * v.tp + outcomes.fp * v.fp + outcomes.fn * v.fn + outcomes.tn * v.tn
-            baseline = (outcomes.tp + outcomes.fn) * v.fn + (outcomes.fp + outcomes.tn) * v.tn
+            nobody = (outcomes.tp + outcomes.fn) * v.fn + (outcomes.fp + outcomes.tn) * v.tn
+            everyone = (outcomes.tp + outcomes.fn) * v.tp + (outcomes.fp + outcomes.tn) * v.fp
+            baseline = nobody + plan.baseline_share * (everyone - nobody)
             rate = counts.positive_rate
             precision = wilson(outcomes.tp, outcomes.tp + outcomes.fp)
             recall = wilson(outcomes.tp, outcomes.tp + outcomes.fn)
@@ -227,7 +242,7 @@ def _decompose(plan: Plan, volume: Decimal, planned_volume: Decimal, counts: Con
     if plan.values is None:
         # A regression has no base rate: what is not volume is the model's errors.
         return Decomposition(volume_effect, ZERO, gap - volume_effect)
-    at_real_rate = uplift(plan.test.tpr, plan.test.fpr, counts.positive_rate, plan.values)
+    at_real_rate = plan.uplift_at(plan.test.tpr, plan.test.fpr, counts.positive_rate)
     base_rate_effect = cents(volume * (at_real_rate - u_plan))
     return Decomposition(volume_effect, base_rate_effect, gap - volume_effect - base_rate_effect)
 

@@ -19,8 +19,9 @@ from reports.analysis import Analysis, analyse
 from reports.gather import Evidence, gather
 from reports.signoff import sign_off
 from reports.spend_figures import spend_figures
+from reports.tuning_figures import tuning_charts, tuning_figures
 from tracker.money import RATIO, cents
-from tracker.record.layout import REPORT_FILE, test_twin
+from tracker.record.layout import REPORT_FILE
 from tracker.urls import redact_all
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def build_report(
     evidence = gather(record, settings, run_id, spend, refresh=refresh, check_tags=check_tags)
     analysis = analyse(evidence, settings)
     stated = roi_figures(evidence, analysis, settings, now=now, config_file=config_file)
-    charts = _tuning_charts(evidence)
+    charts = tuning_charts(evidence)
     charts["tornado"] = tornado_chart(
         [(s.assumption, s.npv_low, s.npv_high) for s in analysis.sensitivity],
         analysis.result.npv,
@@ -104,7 +105,7 @@ def roi_figures(
         quality=analysis.quality,
         uncertainty=_uncertainty(analysis),
         sensitivity=_sensitivity(analysis),
-        tuning=_tuning(evidence),
+        tuning=tuning_figures(evidence),
         spend=spend_figures(evidence, analysis),
         provenance=_provenance(settings, evidence, generated, sign_off(settings, evidence, config_file)),
         baseline=_baseline(analysis, settings),
@@ -366,69 +367,7 @@ def _by_kind(analysis: Analysis) -> roi.Confusion:
     return roi.Confusion(tp, fp, pos - tp, neg - fp)
 
 
-def _short(value: str) -> str:
-    """A logged parameter for a table: long floats to four significant digits."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return value if number.is_integer() or len(value) <= 8 else f"{number:.4g}"
-
-
-# -- tuning, provenance -----------------------------------------------------------------------------
-
-
-def _tuning(evidence: Evidence) -> f.TuningFigures:
-    metric_key, maximize = evidence.metric_key, evidence.direction == "maximize"
-    counts: dict[str, int] = {}
-    for t in evidence.trials:
-        counts[t.state] = counts.get(t.state, 0) + 1
-    done = [
-        t for t in sorted(evidence.trials, key=lambda t: t.number) if t.state == "COMPLETE" and metric_key in t.metrics
-    ]
-    done.sort(key=lambda t: t.metrics[metric_key], reverse=maximize)
-    top = tuple(
-        f.TopTrial(
-            trial=t.number,
-            value=f.score(t.metrics[metric_key]),
-            test=f.score(t.metrics.get(test_twin(metric_key))),
-            params={k: _short(v) for k, v in sorted(t.params.items())},
-            run_id=t.run_id,
-        )
-        for t in done[:5]
-    )
-    return f.TuningFigures(
-        metric=metric_key,
-        direction=evidence.direction,
-        trials_by_state=dict(sorted(counts.items())),
-        trials=len(evidence.trials),
-        estimated_cost_usd=cents(sum((Decimal(str(t.cost_estimated)) for t in evidence.trials), Decimal(0))),
-        top_trials=top,
-        parameter_importances=evidence.importances,
-        stop_reason=evidence.parent.stop_reason if evidence.parent is not None else None,
-    )
-
-
-def _tuning_charts(evidence: Evidence) -> dict[str, str]:
-    """The objective by trial and by cumulative estimated cost."""
-    from reports.charts import progress_chart as draw
-
-    ordered = sorted(evidence.trials, key=lambda t: t.number)
-    values = [t.metrics.get(evidence.metric_key) if t.state == "COMPLETE" else None for t in ordered]
-    cumulative: list[float] = []
-    running = Decimal(0)
-    for t in ordered:
-        running += Decimal(str(t.cost_estimated))
-        cumulative.append(float(running))
-    maximize = evidence.direction == "maximize"
-    return {
-        "by_trial": draw(
-            [t.number for t in ordered], values, maximize=maximize, xlabel="trial number", ylabel=evidence.metric_key
-        ),
-        "by_cost": draw(
-            cumulative, values, maximize=maximize, xlabel="cumulative estimated cost (USD)", ylabel=evidence.metric_key
-        ),
-    }
+# -- provenance ----------------------------------------------------------------------------------------
 
 
 def _provenance(settings: Settings, evidence: Evidence, generated: datetime, signoff: f.SignOff) -> f.Provenance:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reports import figures as f
-from reports.analysis import estimated_alongside
+from reports.checks import estimated_alongside
 from tracker.money import cents, exact_text
 
 if TYPE_CHECKING:

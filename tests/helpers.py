@@ -155,3 +155,19 @@ def copy_store(template: Path, workdir: Path, *also: str) -> None:
     for name in ("mlflow.db", "mlflow.db-wal", "optuna.journal", "optuna.db", "optuna.db-wal", *also):
         if (template / name).exists():
             shutil.copy(template / name, workdir / name)
+
+
+def as_printed(key: str, figures: dict[str, Any]) -> str:
+    """A report's JSON figure as the PDF and the terminal print it: grouped, percents as percents."""
+    from decimal import Decimal
+
+    from tracker.money import grouped
+
+    value = Decimal(figures[key])
+    if key == "probability_npv_positive":
+        return f"{grouped(value * 100, 1).removesuffix('.0')}%"
+    if key.endswith("_percent"):
+        return f"{grouped(value, 0)}%"
+    if key.startswith("payback"):
+        return f"{value} months"
+    return grouped(value)

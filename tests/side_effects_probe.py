@@ -103,10 +103,12 @@ def main(data: Path, out: str) -> None:
     record = Record.open(settings.tracking_uri)
     report = build_report(settings, record=record)
     publish_report(report, pdf=Path("r.pdf"), html=Path("r.html"), json_path=Path("r.json"), record=record)
+    # The development month and the production months in one folder: the plan and the months read one bill.
+    Path("bills").mkdir()
+    shutil.copy("examples/cur2-term-deposit-2026-11.csv", "bills")
+    shutil.copy("examples/production/cur2-serving-2027-h1.csv", "bills")
     realized = build_realized(
-        settings.model_copy(
-            update={"cost": settings.cost.model_copy(update={"file": "examples/production/cur2-serving-2027-h1.csv"})}
-        ),
+        settings.model_copy(update={"cost": settings.cost.model_copy(update={"file": "bills"})}),
         Path("examples/production/term-deposit-2027.csv.gz"),
         record=record,
     )

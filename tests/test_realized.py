@@ -247,7 +247,12 @@ def test_without_a_logged_report_the_plan_is_computed_without_charts_or_a_pdf(
         monkeypatch.setattr(reports.charts, name, refuse)
     for name in ("render_html", "render_pdf"):
         monkeypatch.setattr(reports.render, name, refuse)
-    settings = load_settings(workdir / "marketing.yaml", {"cost.file": str(SERVING)})
+    # The plan's development month (November 2026) and the production months, side by side in one folder.
+    bills = workdir / "bills"
+    bills.mkdir()
+    shutil.copy(ROOT / "examples" / "cur2-term-deposit-2026-11.csv", bills)
+    shutil.copy(SERVING, bills)
+    settings = load_settings(workdir / "marketing.yaml", {"cost.file": str(bills)})
     report = build_realized(settings, LOG, record=Record.open(settings.tracking_uri))
     assert report.figures.plan.source.startswith("computed from the config")
     assert report.figures.plan.threshold is not None and len(report.figures.months) == 6

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from tests.helpers import client, copy_store, parent_runs, swept_template
+from tests.helpers import as_printed, client, copy_store, parent_runs, swept_template
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINE = (
@@ -71,22 +71,23 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
     # The spend the report used is the one `tracker cost` printed, to the cent.
     assert Decimal(headline["development_cost"]) == Decimal(spend["total"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert figures["spend"]["total_exact"] == spend["total"]
-    assert figures["schema"] == "tracker.roi-report/2"
+    assert figures["schema"] == "tracker.roi-report/3"
     assert headline["recommendation"] in {"Deploy", "Deploy and monitor", "Do not deploy"}
     assert figures["spend"]["basis"] == "estimated" and headline["development_cost_basis"] == "estimated"
-    assert headline["recommendation"] in result.output and headline["net_benefit"] in result.output
+    assert headline["recommendation"] in result.output and as_printed("net_benefit", headline) in result.output
 
     text = _pdf_text(workdir / "report.pdf")
     for key in HEADLINE:
         if headline[key] is not None:
-            assert headline[key] in text, f"{key} {headline[key]} is not in the PDF"
+            assert as_printed(key, headline) in text, f"{key} {headline[key]} is not in the PDF"
     for title in (
-        "2. The value model",
-        "3. Model quality",
-        "4. Tuning",
-        "5. Spend",
-        "6. Sensitivity and uncertainty",
-        "7. Provenance",
+        "2. Assumptions register",
+        "3. The value model",
+        "4. Model quality",
+        "5. Tuning",
+        "6. Spend",
+        "7. Sensitivity, scenarios and uncertainty",
+        "9. Provenance and sign-off",
     ):
         assert title in text
     assert "malignant tumours" in text  # the quality in plain words
@@ -210,7 +211,8 @@ def test_a_registered_model_as_the_baseline(workdir: Path, invoke, swept: Path) 
     result = invoke("report", "--config", swept)
     assert result.exit_code == 0, result.output
     figures = json.loads((workdir / "roi.json").read_text())
-    assert figures["value_model"]["baseline"] == "model incumbent@champion"
+    assert figures["value_model"]["baseline"] == "the model incumbent@champion"
+    assert figures["baseline"]["kind"] == "model" and figures["baseline"]["chosen_by"] == "configured"
     assert figures["confusion_matrix"]["baseline"]["tp"] > 0  # the incumbent flags cases too
 
 

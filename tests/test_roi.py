@@ -19,9 +19,9 @@ from reports.roi import (
     classification_value,
     expected_value,
     regression_value,
-    sensitivity,
     valuation,
 )
+from reports.sensitivity import sensitivity
 from reports.simulation import (
     Scored,
     Uncertainty,

@@ -26,9 +26,8 @@ from reports.roi import (
     classification_value,
     npv_factors,
     operations,
-    scenarios,
-    sensitivity,
 )
+from reports.sensitivity import scenarios, sensitivity
 from reports.simulation import Scored, best_threshold, confusion_at
 from reports.verdict import plain_quality, recommend
 from tracker.money import cents

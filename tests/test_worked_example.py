@@ -21,7 +21,7 @@ import yaml
 from pypdf import PdfReader
 
 from reports.gather import SpendWindow, _whole_months
-from tests.helpers import client, parent_runs
+from tests.helpers import as_printed, client, parent_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -66,7 +66,7 @@ def test_the_marketing_example_end_to_end(workdir: Path, invoke, example: Path) 
     assert Decimal(headline["development_cost"]) == want.quantize(Decimal("0.01"))
     lines = {row["line"]: Decimal(row["amount"]) for row in spend["development_cost_lines"]}
     assert lines["cloud: credit"] == Decimal("-150.00") and lines["cloud: tax"] == Decimal("38.40")
-    assert lines["one-off: data scientist (3 weeks)"] == Decimal(9000)
+    assert lines["one-off: data scientist (3 weeks) (spent)"] == Decimal(9000)
     assert sum(lines.values(), Decimal(0)) == Decimal(headline["development_cost"])
     assert spend["basis"] == "billed" and spend["window"]["start"] == "2026-11-01"
 
@@ -96,15 +96,18 @@ def test_the_marketing_example_end_to_end(workdir: Path, invoke, example: Path) 
     assert int((flagged & (test["y_true"] == 1)).sum()) == cells["tp"]["count"]
     assert int((flagged & (test["y_true"] == 0)).sum()) == cells["fp"]["count"]
 
-    # A spend window that misses the runs is said on page 1.
-    w = spend["window"]
-    overlaps = not (w["start"] > w["runs_last_day"] or w["end"] < w["runs_first_day"])
-    assert any("does not overlap the runs" in text for text in headline["warnings"]) == (not overlaps)
+    # The sample bill was chosen on purpose (cost.window_reason): page 1 says so, and warns of nothing.
+    assert headline["warnings"] == []
+    assert any("chosen on purpose" in note for note in headline["notes"])
+    # Spent (the cloud and the data scientist) and still to come (the CRM integration).
+    assert Decimal(headline["cost_spent"]) == (sum(cloud.values(), Decimal(0)) + 9000).quantize(Decimal("0.01"))
+    assert Decimal(headline["cost_to_come"]) == Decimal(4000)
+    assert figures["baseline"]["kind"] == "act_on_all" and figures["baseline"]["value_per_prediction"] == "1.20"
 
     # The PDF states the JSON's figures; the metrics on the parent run include the NPV.
     text = "\n".join(page.extract_text() for page in PdfReader(workdir / "report.pdf").pages)
-    for key in ("npv", "npv_p10", "npv_p90", "roi_percent", "development_cost", "net_benefit"):
-        assert headline[key] in text, key
+    for key in ("npv", "npv_p10", "npv_p90", "npv_p50", "npv_mean", "npv_all_costs", "roi_percent", "development_cost"):
+        assert as_printed(key, headline) in text, key
     assert "2026-11-01 to 2026-11-30" in text and "billed" in text
     assert "one-off: CRM integration" in text
     metrics = client().get_run(parent.info.run_id).data.metrics
