@@ -149,7 +149,8 @@ def notes(
         f"{basis(evidence)}, from {evidence.spend.source}."
     )
     if settings.cost.window_reason is not None:
-        out.append(f"The spend window and tags were chosen on purpose: {settings.cost.window_reason}")
+        reason = settings.cost.window_reason.rstrip()
+        out.append(f"The spend window and tags were chosen on purpose: {reason.rstrip('.')}.")
     if evidence.running is not None:
         months = ", ".join(evidence.running.months)
         out.append(f"Running cost measured from the bill: the average of {months}.")

@@ -87,6 +87,7 @@ def headline_metrics(figures: RoiFigures) -> dict[str, Decimal]:
     h, vm = figures.headline, figures.value_model
     values = (
         h.npv,
+        h.npv_all_costs,
         vm.roi,
         h.net_benefit,
         h.monthly_benefit,

@@ -54,6 +54,20 @@ MONTHS = [
 CONFIGURED = [(D(100), "configured")] * 3
 
 
+def test_against_a_plan_that_called_everyone() -> None:
+    # The plan's baseline calls everyone: 0.08 x 84 + 0.92 x -6 = 1.20 a prediction, so the
+    # planned uplift is 4.35 - 1.20 = 3.15 a prediction.
+    plan = replace(PLAN, baseline_share=D(1))
+    assert plan.planned_uplift() == D("3.15")
+    [january] = realize(plan, MONTHS[:1], CONFIGURED[:1]).months
+    # Calling all 500 labelled clients: 40 x 84 + 460 x -6 = 600; the model's 2,220 is 1,620 more.
+    assert january.realized_value == D(2220) and january.baseline_value == D(600)
+    assert january.realized_uplift == D("1944.00")  # 1,620 x 600 / 500
+    # Half ramped, 500 planned predictions x 3.15; the gap's parts still add up.
+    assert january.planned_uplift == D("1575.00")
+    assert january.gap is not None and january.gap.total == january.realized_uplift - january.planned_uplift
+
+
 def test_three_months_by_hand() -> None:
     r = realize(PLAN, MONTHS, CONFIGURED)
     january, february, march = r.months

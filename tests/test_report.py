@@ -193,6 +193,10 @@ def test_regression_report(workdir: Path, invoke) -> None:
     assert figures["value_model"]["value_per_unit_error"] == "0.50"
     assert [row["metric"] for row in figures["quality"]] == ["mse", "rmse", "mae", "r2"]
     assert figures["quality_in_words"][0].startswith("Its predictions are off by")
+    # The reason claims only what the simulation varied: no ranges are stated, no validation rows re-picked.
+    reason = figures["headline"]["reason"]
+    assert "ranges" not in reason and "validation" not in reason
+    assert figures["baseline"]["words"] == "the training mean" and figures["baseline"]["alternative"] is None
 
 
 @pytest.mark.slow

@@ -90,7 +90,7 @@ def test_the_pdf_reads_as_finance_prints_it(workdir: Path, invoke, example: Path
                 for y in range(int(TOP * px), int((height - BOTTOM) * px))
                 for x in (*range(0, int(SIDE * px) - 2), *range(int((width - SIDE) * px) + 2, image.width))
             ]
-            assert min(strip) > 200, f"page {number}: ink in a side margin"
+            assert min(strip) > 240, f"page {number}: ink in a side margin"
     text = "\n".join(texts)
     # No raw Decimal anywhere; money grouped by thousands.
     assert not RAW_NUMBER.findall(text), RAW_NUMBER.findall(text)[:5]

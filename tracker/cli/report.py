@@ -50,7 +50,7 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     """Build the ROI report of the latest sweep's best model: a PDF, its HTML twin and a JSON of the figures.
 
     The files are also logged on the sweep's parent run under reports/, with the headline
-    figures (npv, roi, net_benefit, monthly_benefit, development_cost, payback_months,
+    figures (npv, npv_all_costs, roi, net_benefit, monthly_benefit, development_cost, payback_months,
     probability_npv_positive) as metrics, so the MLflow UI compares sweeps by their value.
     """
     from reports.publish import publish_report
@@ -110,7 +110,12 @@ def _print_headline(figures: RoiFigures) -> None:
         f"  NPV of the costs still to come (the verdict's): {money(h.npv)}; simulated P50 {money(h.npv_p50)}, "
         f"mean {money(h.npv_mean)}, P10-P90 {money(h.npv_p10)} to {money(h.npv_p90)}"
     )
-    roi = f"ROI {grouped(h.roi_percent, 0)}%" if h.roi_percent is not None else f"ROI {h.roi_note}"
+    if h.roi_percent is None:
+        roi = f"ROI {h.roi_note}"
+    else:
+        roi = f"ROI {grouped(h.roi_percent, 0)}%"
+        if h.roi_p10_percent is not None and h.roi_p90_percent is not None:
+            roi += f" (P10-P90 {grouped(h.roi_p10_percent, 0)}% to {grouped(h.roi_p90_percent, 0)}%)"
     click.echo(f"  NPV of all costs (was it worth it?): {money(h.npv_all_costs)}; {roi}")
     click.echo(f"  net benefit: {money(h.net_benefit)} over {h.horizon_months} months, undiscounted")
     click.echo(f"  monthly benefit: {money(h.monthly_benefit)} at full ramp")

@@ -159,7 +159,9 @@ def _print_summary(summary: SweepSummary, settings: Settings) -> None:
         click.echo(f"  best trial: #{best.number}  {summary.metric_key} = {best.value:.6g}")
         shown = {k: v for k, v in sorted(best.metrics.items()) if k.startswith(TEST_PREFIX)}
         if shown:
-            click.echo("    test: " + "  ".join(f"{k.removeprefix(TEST_PREFIX)} {v:.4g}" for k, v in shown.items()))
+            # A classifier's counts and rates here are at 0.5; the ROI report chooses its own threshold.
+            label = "test at the default threshold 0.5" if f"{TEST_PREFIX}tp" in shown else "test"
+            click.echo(f"    {label}: " + "  ".join(f"{k.removeprefix(TEST_PREFIX)} {v:.4g}" for k, v in shown.items()))
         if best.params:
             click.echo("    params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
         click.echo(f"    MLflow run: {best.run_id}")

@@ -84,8 +84,10 @@ METRIC_BEST_PREFIX = "best_"
 METRIC_BEST_TRIAL = "best_trial"
 METRIC_ELAPSED = "elapsed_seconds"
 # The report's headline figures, logged on the sweep's parent run so the UI compares sweeps by them.
+# npv is the forward NPV the verdict rests on; npv_all_costs and roi answer "was it worth it?".
 HEADLINE_METRICS = (
     "npv",
+    "npv_all_costs",
     "roi",
     "net_benefit",
     "monthly_benefit",
