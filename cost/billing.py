@@ -118,8 +118,15 @@ class BillingFileSource:
         types = {row[0]: str(row[1]) for row in described}
         fmt = detect_format(list(types))
         query, parameters, reads = build_query(fmt, spend_filter, scan, types)
+        import pyarrow as pa
+
         try:
             records = con.execute(query, parameters).fetchall()
+        except pa.ArrowException as exc:  # an S3 file that Arrow reads for DuckDB
+            raise UsageError(
+                f"`cost.file`: a file under {self.location} cannot be read ({first_line(exc)}); "
+                "check that every file there is an unmodified export"
+            ) from exc
         except duckdb.IOException as exc:
             raise TrackerError(f"reading {self.location} failed ({first_line(exc)}); rerun") from exc
         except duckdb.Error as exc:

@@ -43,9 +43,13 @@ def hourly_price(
     table = {**price_table(), **(overrides or {})}
     price = table.get(instance_type)
     if price is None:
-        known = ", ".join(sorted(table))
+        import difflib
+
+        close = difflib.get_close_matches(instance_type, list(table), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
         raise ConfigError(
-            f"compute.instance_type: no price for {instance_type!r}; known: {known}; or set compute.hourly_usd"
+            f"compute.instance_type: no price for {instance_type!r}; {hint}the {len(table)} known types are in "
+            "cost/data/sagemaker_training_prices.csv (docs: Costs); or set compute.hourly_usd or compute.prices"
         )
     return price * instance_count
 

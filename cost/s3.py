@@ -121,5 +121,13 @@ def _union(paths: list[str], filesystem: Any) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schemas = [pq.read_schema(path, filesystem=filesystem) for path in paths]
+    schemas = []
+    for path in paths:
+        try:
+            schemas.append(pq.read_schema(path, filesystem=filesystem))
+        except pa.ArrowException as exc:  # not Parquet: a stray upload, a truncated copy
+            raise UsageError(
+                f"`cost.file`: s3://{path} is not a readable Parquet file ({first_line(exc)}); "
+                "remove it from the export's prefix, or point `cost.file` at the months alone"
+            ) from exc
     return pa.unify_schemas(schemas, promote_options="permissive")

@@ -38,12 +38,18 @@ def _chart(width: float, height: float) -> Iterator[tuple[Any, Any]]:
     A ``Figure`` of its own, not pyplot's: no global figure manager, no backend switched,
     and the style lives in an ``rc_context`` that ends with the chart.
     """
+    import warnings
+
     import matplotlib
     from matplotlib.figure import Figure
 
     # Each chart's element ids differ, so several SVGs can share one page.
     style: Any = {**_STYLE, "svg.hashsalt": f"chart-{next(_salt)}"}
-    with matplotlib.rc_context(style):
+    with matplotlib.rc_context(style), warnings.catch_warnings():
+        # The SVG keeps its text as text (svg.fonttype none): the PDF draws it with the page's
+        # fonts, which fall back to any installed font that covers it (docs: fonts). That
+        # matplotlib's own DejaVu Sans lacks a glyph of a user's label is no news for the user.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
         fig = Figure(figsize=(width, height))
         yield fig, fig.subplots()
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reports.render import Renderable, figures_json, render_html, render_pdf, write_set_atomic
+from reports.render import Renderable, figures_json, render_html, render_pdf, repair_set, write_set_atomic
 from tracker.record import layout
 
 if TYPE_CHECKING:
@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from reports.roi_report import RoiReport
     from tracker.record import Record
 
-__all__ = ["Published", "headline_metrics", "publish_report", "version_tags", "write_files"]
+__all__ = [
+    "Published",
+    "headline_metrics",
+    "publish_report",
+    "repair_files",
+    "report_set",
+    "version_tags",
+    "write_files",
+]
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,21 @@ def write_files(
     """The JSON, the HTML and the PDF (the JSON attached), written as a set; their paths."""
     page = render_html(report, paper=paper)
     document = render_pdf(page, report, on_refused=on_refused)
-    files = [(json_path, figures_json(report)), (html, page.encode()), (pdf, document)]
-    # As a set: a full disk never leaves a new HTML beside an old PDF.
+    contents = (figures_json(report), page.encode(), document)
+    files = list(zip(report_set(pdf=pdf, html=html, json_path=json_path), contents, strict=True))
+    # As a set: a full disk or a kill never leaves a new HTML beside an old PDF.
     write_set_atomic(files)
     return [str(path) for path, _ in files]
+
+
+def report_set(*, pdf: Path, html: Path, json_path: Path) -> list[Path]:
+    """A report's files in the order they are written and journalled (the JSON first)."""
+    return [Path(json_path), Path(html), Path(pdf)]
+
+
+def repair_files(*, pdf: Path, html: Path, json_path: Path) -> None:
+    """Finish or clear what a killed run left of these files' set: the first thing a report run does."""
+    repair_set(report_set(pdf=pdf, html=html, json_path=json_path))
 
 
 def version_tags(report: RoiReport) -> dict[str, str]:

@@ -67,6 +67,8 @@ def build_realized(
     """Every month of production against the plan, the project to date, the drift, and a recommendation."""
     from reports.charts import cumulative_chart, psi_chart
 
+    if start is not None and end is not None and start > end:
+        raise UsageError(f"`outcomes.start` {start} is after `outcomes.end` {end}; swap them")
     planned = load_plan(record, settings, run_id, refresh=refresh, check_tags=check_tags)
     plan = planned.plan
     edges = _edges(record, planned.best.run_id, plan.task)

@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -22,7 +23,15 @@ from reports.figures import RealizedFigures, RoiFigures
 from tracker.errors import TrackerError
 from tracker.money import grouped
 
-__all__ = ["Renderable", "figures_json", "render_html", "render_pdf", "write_atomic", "write_set_atomic"]
+__all__ = [
+    "Renderable",
+    "figures_json",
+    "render_html",
+    "render_pdf",
+    "repair_set",
+    "write_atomic",
+    "write_set_atomic",
+]
 
 
 class Renderable(Protocol):
@@ -52,22 +61,93 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_set_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
-    """Write several files as a set: all of them replace the old ones, or none does.
+    """Write several files as a set: after any failure or kill, readers see all old or all new.
 
-    Each is written in full to a temporary file beside its target and synced; only when
-    every one is on disk are they renamed into place. A full disk leaves the old files as
-    they were and says which file did not fit.
+    Each file is written in full to a temporary file beside its target and synced. Then a
+    journal naming every (temporary, target) pair is written beside the first target: the
+    commit point. Then the temporaries are renamed into place and the journal removed. A
+    run killed before the journal leaves the old set (and temporaries the next run
+    removes); one killed after it leaves the journal, and :func:`repair_set`, which every
+    run does first, completes the renames. A full disk leaves the old files and says which
+    file did not fit.
     """
+    paths = [Path(path) for path, _ in files]
+    repair_set(paths)
     temporaries: list[tuple[Path, Path]] = []
     try:
         for path, data in files:
             temporaries.append((_write_temporary(Path(path), data), Path(path)))
-        for temporary, path in temporaries:
-            os.replace(temporary, path)
+        journal = _journal(paths)
+        _write_journal(journal, temporaries)
     except BaseException:
         for temporary, _ in temporaries:
             temporary.unlink(missing_ok=True)
         raise
+    _roll_forward(journal, temporaries)
+
+
+def repair_set(paths: Sequence[Path]) -> None:
+    """Finish a set a killed run committed (its journal is there), and remove what one left half-made.
+
+    Called before anything else by each run that writes ``paths``.
+    """
+    paths = [Path(path) for path in paths]
+    journal = _journal(paths)
+    journal.with_name(journal.name + ".partial").unlink(missing_ok=True)
+    if journal.exists():
+        try:
+            moves = [(Path(a), Path(b)) for a, b in json.loads(journal.read_text())["moves"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            moves = []  # a journal cut short was never the commit point: the old set stands
+        _roll_forward(journal, moves)
+    for path in paths:
+        left = re.compile(rf"^\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}$")
+        try:
+            for stray in path.parent.iterdir():
+                if left.match(stray.name):
+                    stray.unlink(missing_ok=True)
+        except OSError:
+            continue
+
+
+def _journal(paths: Sequence[Path]) -> Path:
+    """The set's journal: beside its first file, named after it."""
+    first = Path(paths[0])
+    return first.parent / f".tracker-set.{first.name}"
+
+
+def _write_journal(journal: Path, moves: Sequence[tuple[Path, Path]]) -> None:
+    text = json.dumps({"moves": [[str(a), str(b)] for a, b in moves]})
+    partial = journal.with_name(journal.name + ".partial")
+    with partial.open("w") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(partial, journal)
+    _sync_folder(journal.parent)
+
+
+def _roll_forward(journal: Path, moves: Sequence[tuple[Path, Path]]) -> None:
+    for temporary, path in moves:
+        if temporary.exists():
+            os.replace(temporary, path)
+    for folder in {path.parent for _, path in moves}:
+        _sync_folder(folder)
+    journal.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (a power cut after them keeps them)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 def _write_temporary(path: Path, data: bytes) -> Path:

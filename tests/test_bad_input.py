@@ -37,6 +37,8 @@ class Case:
     files: dict[str, str | bytes] = field(default_factory=dict)
     # Cases that run trials print the sweep's summary on stdout; the error is on stderr.
     summary: bool = False
+    # A command that printed its error must also end: past this, the case has hung.
+    timeout: float = 60
 
 
 def _config(data: dict) -> dict[str, str]:
@@ -106,6 +108,18 @@ CASES: dict[str, Case] = {
     "YAML bomb under strategy": Case(_sweep({}), 2, "c.yaml: the YAML expands to more than 100,000 values", {"c.yaml": BOMB + "\nstrategy: *i\n"}),
     "a long bad value is clipped": Case(_sweep({}), 2, "strategy: got 'xxxxxxxx", _config({"strategy": "x" * 100_000})),
     "unknown command": Case(("sweeep",), 2, "No such command 'sweeep'"),
+    "horizon of yes months": Case(_sweep({}), 2, "roi.horizon_months: got true (yes, on), a YAML boolean, where a number is expected; give a number from 1 to 1200", {"c.yaml": "roi:\n  horizon_months: yes\n"}),
+    "ramp-up of on months": Case(_sweep({}), 2, "roi.ramp_up_months: got true (yes, on), a YAML boolean", {"c.yaml": "roi:\n  ramp_up_months: on\n"}),
+    "volume of 1e309": Case(_sweep({}), 2, "roi.predictions_per_month: 1E+309 is beyond the range the analysis computes with", {"c.yaml": "roi:\n  predictions_per_month: 1e309\n"}),
+    "volume of 1e309 as text": Case(_sweep({}), 2, "roi.predictions_per_month: 1E+309 is beyond the range", {"c.yaml": "roi:\n  predictions_per_month: '1e309'\n"}),
+    "a one-off cost of 1e400": Case(_sweep({}), 2, "roi.one_off_costs.0.amount: 1E+400 is beyond the range", _config({"roi": {"one_off_costs": [{"name": "x", "amount": "1e400"}]}})),
+    "the JSON and the PDF in one file": Case(("report", "--json", "same.pdf", "--out", "same.pdf"), 2, "--out and --json both name same.pdf; give each its own file"),
+    "the HTML and the PDF in one file by two spellings": Case(("realized", "--outcomes", "log.csv", "--html", "sub/../real.pdf", "--out", "real.pdf"), 2, "--out and --html both name sub/../real.pdf", {"log.csv": "timestamp,y_score\n"}),
+    "cost window upside down": Case(("cost", "--start", "2026-12-01", "--end", "2026-11-01"), 2, "start 2026-12-01 is after end 2026-11-01; swap them"),
+    "production window upside down": Case(("realized", "--outcomes", "log.csv", "--start", "2027-02-01", "--end", "2027-01-01"), 2, "--start 2027-02-01 is after --end 2027-01-01; swap them", {"log.csv": "timestamp,y_score\n"}),
+    "a 2 MB config": Case(_sweep({}), 2, "c.yaml: 2,000,012 bytes is not a config file (the limit is 1,000,000)", {"c.yaml": "tags:\n  a: " + "x" * 2_000_000 + "\n"}),
+    "inf in a feature column": Case(_sweep({}), 2, "objective.dataset: data.csv has infinite values (inf) in b; replace or drop them", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n" + "1,2,0\n3,inf,1\n" * 20}),
+    "unknown instance type": Case(_sweep({}), 2, "compute.instance_type: no price for 'ml.m5.xlargee'; did you mean ml.m5.xlarge", _config({"compute": {"instance_type": "ml.m5.xlargee"}})),
     "objective that calls sys.exit": Case(_sweep({}), 1, "every trial failed; the first error was: the objective called sys.exit(0)", _fn("import sys\ndef objective(trial):\n    sys.exit(0)\n"), summary=True),
     "metric name MLflow rejects": Case(
         _sweep({}), 1, "the first error was: TrackerError: metric 'bad?name' is a name MLflow refuses", _fn("def objective(trial):\n    return {'loss': 1.0, 'bad?name': 2.0}\n"), summary=True,
@@ -150,7 +164,7 @@ def _run(workdir: Path, case: Case) -> subprocess.CompletedProcess[str]:
         cwd=workdir,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=case.timeout,
         env={**os.environ, **AWS_ENV, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull},
     )
 

@@ -222,9 +222,18 @@ def test_a_bad_bucket_a_missing_prefix_and_denied_access_are_one_line_each(
     workdir: Path, s3_endpoint: str, tmp_path: Path
 ) -> None:
     _s3(s3_endpoint).create_bucket(Bucket="empty-billing")
+    # A stray upload among the months: the user's input, named, not an Arrow error.
+    garbage = "garbage/cur2/data/BILLING_PERIOD=2026-10/part-0.parquet"
+    _s3(s3_endpoint).put_object(Bucket="empty-billing", Key=garbage, Body=b"not parquet at all\n" * 10)
     cases = [
         ("s3://no-such-bucket/exports/", s3_endpoint, 2, "there is no bucket 'no-such-bucket'"),
         ("s3://empty-billing/missing/", s3_endpoint, 2, "no .parquet files under s3://empty-billing/missing/"),
+        (
+            "s3://empty-billing/garbage/cur2/",
+            s3_endpoint,
+            2,
+            f"s3://empty-billing/{garbage} is not a readable Parquet file",
+        ),
     ]
     # A second S3 server that checks credentials: the test's keys are unknown to it.
     port = free_port()

@@ -102,8 +102,11 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
 
     # Logged on the sweep's parent run, so the UI compares ROI across sweeps.
     [parent] = parent_runs("tumour-screening")
-    artifacts = {a.path for a in client().list_artifacts(parent.info.run_id, "reports")}
-    assert artifacts == {"reports/report.pdf", "reports/report.html", "reports/roi.json"}
+    # As one set, in a folder of its own that the run's tag makes current.
+    current = parent.data.tags["tracker.report_set"]
+    assert current.startswith("reports/")
+    artifacts = {a.path.removeprefix(current + "/") for a in client().list_artifacts(parent.info.run_id, current)}
+    assert artifacts == {"report.pdf", "report.html", "roi.json"}
     # MLflow keeps metrics as floats; each is the float nearest the report's exact figure.
     for key in ("npv", "net_benefit", "monthly_benefit", "development_cost", "probability_npv_positive"):
         assert Decimal(repr(parent.data.metrics[key])) == Decimal(headline[key])
@@ -119,8 +122,11 @@ def test_sweep_cost_report_end_to_end(workdir: Path, invoke, swept: Path) -> Non
         "report_run_id": parent.info.run_id,
     }
     assert version.tags["roi_percent"] == (headline["roi_percent"] or "undefined")
-    on_champion = {a.path for a in client().list_artifacts(version.run_id, "reports")}
-    assert on_champion == {"reports/report.pdf", "reports/report.html", "reports/roi.json"}
+    champion_set = client().get_run(version.run_id).data.tags["tracker.report_set"]
+    on_champion = {
+        a.path.removeprefix(champion_set + "/") for a in client().list_artifacts(version.run_id, champion_set)
+    }
+    assert on_champion == {"report.pdf", "report.html", "roi.json"}
 
 
 @pytest.mark.slow

@@ -89,6 +89,10 @@ def load_dataset(config: ObjectiveConfig, *, task: Task) -> Dataset:
     if missing or y.isna().any():
         where = ", ".join(missing[:5]) or target
         raise ConfigError(f"objective.dataset: {path} has missing values in {where}; fill or drop them")
+    infinite = [str(c) for c in features.columns if pd.api.types.is_numeric_dtype(features[c]) and np.isinf(features[c]).any()]
+    if infinite or (pd.api.types.is_numeric_dtype(y) and np.isinf(y).any()):
+        where = ", ".join(infinite[:5]) or target
+        raise ConfigError(f"objective.dataset: {path} has infinite values (inf) in {where}; replace or drop them")
     if len(features.columns) == 0:
         raise ConfigError(f"objective.dataset: {path} has no feature columns besides {target!r}")
     # Numbers keep the file's own types, so the champion's signature takes the file's rows as they are.

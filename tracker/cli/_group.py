@@ -93,7 +93,7 @@ def _on_sigint(_signum: int, _frame: Any) -> None:
 
 
 def interrupted() -> bool:
-    """Whether the user pressed Ctrl-C (SIGINT) since the command started."""
+    """Whether the user pressed Ctrl-C (SIGINT), or SIGTERM arrived, since the command started."""
     return _interrupted
 
 
@@ -147,6 +147,11 @@ def _one_line(message: str, limit: int = 400) -> str:
 def cli() -> None:
     """Optuna sweeps tracked in MLflow, joined with what the project spent, as ROI reports."""
     import os
+    import warnings
+
+    # A NumPy or pandas RuntimeWarning (an overflow, a division by zero inside a library) says
+    # nothing a user can act on: the result, or the one error line, says what matters.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
 
     # MLflow draws a progress bar for every artifact download; the commands print their own lines.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -164,6 +169,10 @@ def main() -> NoReturn:
     # (a background job of a shell) keeps ignoring it.
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _on_sigint)
+    # SIGTERM (a service manager, `kill`, a CI timeout) ends a command as Ctrl-C does: one line,
+    # exit 130, its children stopped and its runs closed by the same code.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigint)
     try:
         cli.main(prog_name="tracker")
         code: Any = 0
@@ -197,9 +206,16 @@ def _end_process(code: Any) -> NoReturn:
         click.echo(str(code), err=True)
         status = 1
     try:
-        for thread in threading.enumerate():
-            if thread is not threading.main_thread() and not thread.daemon:
-                thread.join()
+        # As the interpreter does at exit: the threading exit hooks first (a thread pool a library
+        # left open is told to stop there; joining its idle workers before that waits forever),
+        # then every non-daemon thread is joined.
+        shutdown = getattr(threading, "_shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        else:
+            for thread in threading.enumerate():
+                if thread is not threading.main_thread() and not thread.daemon:
+                    thread.join()
         atexit._run_exitfuncs()
     except KeyboardInterrupt:
         status = INTERRUPTED

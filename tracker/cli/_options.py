@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "common",
+    "console",
+    "distinct_outputs",
     "echo_links",
     "ensure_port_free",
     "load",
@@ -149,3 +151,27 @@ def echo_links(links: UiLinks, tracking_uri: str) -> None:
         click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(tracking_uri)}, then:")
     for line in links.lines():
         click.echo(f"  {line}")
+
+
+def distinct_outputs(**paths: Path) -> None:
+    """The report's files, by flag (``out=...``), each its own file: two flags naming one file
+    (after symlinks are resolved) would leave one of them silently overwritten by the other."""
+    seen: dict[Path, str] = {}
+    for name, path in paths.items():
+        flag = "--" + name.replace("_path", "").replace("_", "-")
+        where = Path(path).resolve()
+        if where in seen:
+            raise click.UsageError(f"{seen[where]} and {flag} both name {path}; give each its own file")
+        seen[where] = flag
+
+
+def console(**options: Any) -> Any:
+    """A rich console for tables and progress: plain text (no colour, no bold or italic) when
+    ``NO_COLOR`` is set, ``TERM`` is dumb, or the output is not a terminal."""
+    import os
+    import sys
+
+    from rich.console import Console
+
+    plain = "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb" or not sys.stdout.isatty()
+    return Console(color_system=None if plain else "auto", highlight=not plain, **options)

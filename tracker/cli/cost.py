@@ -74,12 +74,12 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
 
 
 def _print_spend(table: SpendTable, attribution: Attribution | None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from tracker.cli._options import console as plain_or_styled
     from tracker.money import exact_text
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = plain_or_styled(width=None if sys.stdout.isatty() else 160)
     view = Table(title=f"Spend from {table.source}: {table.filter.describe()}")
     for name in ("period", "service", "charge", "amount", "currency", "estimated"):
         view.add_column(name, justify="right" if name == "amount" else "left")

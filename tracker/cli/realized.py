@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tracker.cli._group import cli
-from tracker.cli._options import common, load, spend_options, spend_overrides
+from tracker.cli._options import common, distinct_outputs, load, spend_options, spend_overrides
 from tracker.record.layout import REALIZED_FILE
 
 
@@ -47,25 +49,21 @@ def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, 
     monthly figures are logged as metric steps on that run (monthly_realized_net, ...),
     and the model's registered version gets realized_roi_to_date and drift_status.
     """
-    from reports.realized_report import build_realized, publish_realized
+    from reports.publish import repair_files
+    from reports.realized_report import publish_realized
     from tracker.record import Record
 
     # The window is the production log's; the plan's own spend window stays as configured.
+    distinct_outputs(out=flags["out"], html=flags["html"], json_path=flags["json_path"])
+    # A set a killed run left half renamed is finished (or its leftovers removed) before anything else.
+    repair_files(pdf=flags["out"], html=flags["html"], json_path=flags["json_path"])
     overrides = {k: v for k, v in spend_overrides(flags).items() if k not in ("cost.start", "cost.end")}
     settings = load(
         config_file, {**overrides, "experiment": flags["experiment"], "tracking_uri": flags["tracking_uri"]}
     )
     record = Record.open(settings.tracking_uri)
-    built = build_realized(
-        settings,
-        outcomes_path,
-        record=record,
-        run_id=run_id,
-        start=flags["start"].date() if flags["start"] else None,
-        end=flags["end"].date() if flags["end"] else None,
-        refresh=flags["refresh"],
-        check_tags=not flags["skip_tag_check"],
-    )
+    with _read_once(outcomes_path) as outcomes_file:
+        built = _build(settings, outcomes_file, record, run_id, flags)
     files = publish_realized(
         built,
         pdf=flags["out"],
@@ -83,3 +81,44 @@ def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, 
     click.echo(f"  realized ROI to date: {roi}; NPV to date {h.npv} {cur}; payback {h.payback_month or 'not yet'}")
     click.echo(f"  drift: {h.drift_status} (PSI {h.latest_psi} in {h.latest_month})")
     click.echo(f"Wrote {', '.join(files)}")
+
+
+def _build(settings: Any, outcomes: Path, record: Any, run_id: str | None, flags: dict[str, Any]) -> Any:
+    from reports.realized_report import build_realized
+
+    return build_realized(
+        settings,
+        outcomes,
+        record=record,
+        run_id=run_id,
+        start=flags["start"].date() if flags["start"] else None,
+        end=flags["end"].date() if flags["end"] else None,
+        refresh=flags["refresh"],
+        check_tags=not flags["skip_tag_check"],
+    )
+
+
+@contextmanager
+def _read_once(path: Path) -> Iterator[Path]:
+    """``path`` itself, or, for a pipe (``--outcomes <(zcat log.csv.gz)``), its contents read once into
+    a temporary file: the log is read more than once, and a pipe gives its data only the first time."""
+    import shutil
+    import stat
+    import tempfile
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        yield path  # missing: the reader says so
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="tracker-outcomes-") as folder, path.open("rb") as stream:
+        head = stream.read(4)
+        suffix = ".parquet" if head == b"PAR1" else (".csv.gz" if head[:2] == b"\x1f\x8b" else ".csv")
+        copy = Path(folder) / f"outcomes{suffix}"
+        with copy.open("wb") as out:
+            out.write(head)
+            shutil.copyfileobj(stream, out)
+        yield copy

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker.cli._group import cli
-from tracker.cli._options import common, load, spend_options, spend_overrides
+from tracker.cli._options import common, distinct_outputs, load, spend_options, spend_overrides
 from tracker.record.layout import REPORT_FILE
 
 if TYPE_CHECKING:
@@ -53,10 +53,13 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
     figures (npv, npv_all_costs, roi, net_benefit, monthly_benefit, development_cost, payback_months,
     probability_npv_positive) as metrics, so the MLflow UI compares sweeps by their value.
     """
-    from reports.publish import publish_report
+    from reports.publish import publish_report, repair_files
     from reports.roi_report import build_report
     from tracker.record import Record
 
+    distinct_outputs(out=flags["out"], html=flags["html"], json_path=flags["json_path"])
+    # A set a killed run left half renamed is finished (or its leftovers removed) before anything else.
+    repair_files(pdf=flags["out"], html=flags["html"], json_path=flags["json_path"])
     overrides = {
         **spend_overrides(flags),
         "experiment": flags["experiment"],

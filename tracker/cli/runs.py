@@ -33,7 +33,7 @@ def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | N
     elif fmt == "csv":
         click.echo(table.to_csv(), nl=False)
     else:
-        from rich.console import Console
+        from tracker.cli._options import console
 
-        Console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())
+        console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())
         echo_links(table.links(settings.tracking_uri), settings.tracking_uri)

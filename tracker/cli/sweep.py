@@ -115,12 +115,15 @@ class _Progress:
             return self
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from tracker.cli._options import console
+
         self.bar = Progress(
             TextColumn("[bold]trials"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("best {task.fields[best]}"),
             TimeElapsedColumn(),
+            console=console(),
         )
         self.bar.start()
         self.task = self.bar.add_task("sweep", total=self.target, best="-")

@@ -89,11 +89,22 @@ def _load_yaml(text: str, path: Path) -> Any:
         loader.dispose()
 
 
+# A configuration is a page or two of YAML; a larger file is a mistake (a dataset passed as
+# --config), refused before the parser spends minutes on it.
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
-    """The YAML mapping in ``path``; a missing, unreadable or malformed file is a ConfigError."""
+    """The YAML mapping in ``path``; a missing, unreadable, oversized or malformed file is a ConfigError."""
     import yaml
 
     try:
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+            size = path.stat().st_size
+            raise ConfigError(
+                f"{path}: {size:,} bytes is not a config file (the limit is {MAX_CONFIG_BYTES:,}); "
+                "pass the YAML config with --config, and data files by their own keys"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None

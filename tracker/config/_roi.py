@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     ValidationError,
@@ -60,8 +61,28 @@ def _as_estimate(value: Any) -> Any:
         raise ValueError(f"{where}: {message}" if where else message) from None
 
 
+# The analysis computes in Decimal and, for its simulation and charts, in floats: every figure
+# stays within a quadrillion, far beyond any business case and far inside a float's range.
+LARGEST = Decimal("1e15")
+
+
+def _bounded(value: Any) -> Any:
+    """Every number of an assumption finite and within ±LARGEST."""
+    numbers: tuple[Decimal, ...]
+    if isinstance(value, Estimate):
+        numbers = (value.low, value.likely, value.high)
+    elif isinstance(value, Stated):
+        numbers = (value.value,)
+    else:
+        numbers = (value,)
+    for number in numbers:
+        if not number.is_finite() or abs(number) > LARGEST:
+            raise ValueError(f"{number} is beyond the range the analysis computes with (-1e15 to 1e15)")
+    return value
+
+
 # An assumption of the value model: a number, a number with its source, or a range around its likely value.
-Assumed = Annotated[Decimal | Estimate | Stated, BeforeValidator(_as_estimate)]
+Assumed = Annotated[Decimal | Estimate | Stated, BeforeValidator(_as_estimate), AfterValidator(_bounded)]
 
 
 def likely(value: Assumed) -> Decimal:
@@ -167,7 +188,7 @@ class RoiConfig(_Section):
     discount_rate_annual: Assumed = Decimal("0.10")
     ramp_up_months: int = Field(0, ge=0, le=1200)
     # At most this many actions a month (calls an agency can make): the threshold respects it.
-    capacity_per_month: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+    capacity_per_month: Decimal | None = Field(None, gt=0, le=Decimal("1e15"), allow_inf_nan=False)
     # Who prepared the report, on its sign-off page; the OS user when not given.
     prepared_by: str | None = Field(None, max_length=200)
     # How the report names the positive class in plain words ("customers who leave").

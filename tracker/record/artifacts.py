@@ -58,18 +58,39 @@ class ArtifactStore:
         for run_id, value in values.items():
             self.client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0)])
 
-    def log_report(self, run_id: str, files: Sequence[str], metrics: Mapping[str, float]) -> None:
-        """The report's files under ``reports/`` and its headline figures as metrics on the sweep's run."""
+    def log_set(self, run_id: str, files: Sequence[str], folder: str, pointer: str) -> str:
+        """``files`` as one set: logged into ``<folder>/<generation>/``, then made current by the tag
+        ``pointer``, set last. A run killed midway leaves the previous set current (and a folder no
+        tag points to). Returns the set's artifact folder."""
+        import secrets
+        from datetime import UTC, datetime
+
+        generation = f"{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        where = f"{folder}/{generation}"
         for path in files:
-            self.client.log_artifact(run_id, path, artifact_path=layout.ARTIFACT_REPORTS)
+            self.client.log_artifact(run_id, path, artifact_path=where)
+        self.client.set_tag(run_id, pointer, where)
+        return where
+
+    def current_set(self, run_id: str, folder: str, pointer: str) -> str:
+        """The artifact folder of a run's current set: the one ``pointer`` names, else ``folder`` itself
+        (where reports were logged before sets had generations)."""
+        return self.client.get_run(run_id).data.tags.get(pointer, folder)
+
+    def log_report(self, run_id: str, files: Sequence[str], metrics: Mapping[str, float]) -> str:
+        """The report's files as one set under ``reports/``, then its headline figures as metrics on the
+        sweep's run. Returns the set's folder."""
+        where = self.log_set(run_id, files, layout.ARTIFACT_REPORTS, layout.TAG_REPORT_SET)
         now = ms(time.time())
         self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in finite_metrics(metrics).items()])
+        return where
 
     def load_report_figures(self, run_id: str) -> str | None:
         """The text of the ``roi.json`` a report logged on the sweep's run, or None when none was."""
         with tempfile.TemporaryDirectory() as folder:
             try:
-                path = self.client.download_artifacts(run_id, f"{layout.ARTIFACT_REPORTS}/{layout.REPORT_FILE}", folder)
+                current = self.current_set(run_id, layout.ARTIFACT_REPORTS, layout.TAG_REPORT_SET)
+                path = self.client.download_artifacts(run_id, f"{current}/{layout.REPORT_FILE}", folder)
             except (MlflowException, OSError):
                 return None
             return Path(path).read_text(encoding="utf-8")
@@ -77,19 +98,21 @@ class ArtifactStore:
     def value_the_model(
         self, run_id: str, files: Sequence[str], tags: Mapping[str, str], *, folder: str = layout.ARTIFACT_REPORTS
     ) -> list[str]:
-        """Tag every registered version of ``run_id``'s model with its value, and attach the report to the run.
+        """Attach the report to the run of ``run_id``'s registered model, as one set, and then tag every
+        version of it with its value.
 
         The Model Registry then shows what a version is worth beside it, and the version's
         run holds the report under ``reports/``. Returns "name/version" of each version tagged.
         """
+        versions = self.client.search_model_versions(f"run_id = '{run_id}'")
+        if versions and files:
+            pointer = layout.TAG_REPORT_SET if folder == layout.ARTIFACT_REPORTS else layout.TAG_REALIZED_SET
+            self.log_set(run_id, files, folder, pointer)
         tagged = []
-        for version in self.client.search_model_versions(f"run_id = '{run_id}'"):
+        for version in versions:
             for key, value in tags.items():
                 self.client.set_model_version_tag(version.name, version.version, key, value)
             tagged.append(f"{version.name}/{version.version}")
-        if tagged:
-            for path in files:
-                self.client.log_artifact(run_id, path, artifact_path=folder)
         return tagged
 
     def log_monthly(self, run_id: str, series: Mapping[str, Sequence[tuple[int, float]]], files: Sequence[str]) -> None:
@@ -103,5 +126,5 @@ class ArtifactStore:
         for start in range(0, len(metrics), METRICS_PER_BATCH):
             chunk = metrics[start : start + METRICS_PER_BATCH]
             self.client.log_batch(run_id, metrics=[m for m in chunk if math.isfinite(m.value)])
-        for path in files:
-            self.client.log_artifact(run_id, path, artifact_path=layout.ARTIFACT_REALIZED)
+        if files:
+            self.log_set(run_id, files, layout.ARTIFACT_REALIZED, layout.TAG_REALIZED_SET)

@@ -33,6 +33,8 @@ __all__ = [
     "REALIZED_FILE",
     "REALIZED_VERSION_TAGS",
     "REPORT_FILE",
+    "TAG_REALIZED_SET",
+    "TAG_REPORT_SET",
     "VERSION_TAGS",
     "trial_run_name",
 ]
@@ -53,6 +55,10 @@ TAG_BEST_RUN = "tracker.best_run_id"
 TAG_STOP_REASON = "tracker.stop_reason"
 TAG_PARETO = "tracker.pareto_trials"
 TAG_RECOVERED = "tracker.recovered"
+# The artifact folder holding a run's current report set (``reports/<generation>``): every
+# set is logged into a folder of its own, and this tag, set last, makes it the current one.
+TAG_REPORT_SET = "tracker.report_set"
+TAG_REALIZED_SET = "tracker.realized_set"
 # Prefixes of tags that are ours or MLflow's, never the user's cost-allocation tags.
 OWN_TAG_PREFIXES = ("tracker.", "mlflow.")
 
