@@ -54,6 +54,13 @@ def _chart(width: float, height: float) -> Iterator[tuple[Any, Any]]:
         yield fig, fig.subplots()
 
 
+def _grouped_ticks(axis: Any) -> None:
+    """Money on an axis as finance prints it: thousands separators, no scientific offset."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
+
+
 def _svg(fig: Any) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=150)
@@ -106,6 +113,7 @@ def tornado_chart(
         ax.axvline(mid, color=_INK, linewidth=0.8)
         ax.set_yticks(range(len(usable)), [name for name, _, _ in reversed(usable)])
         ax.set_xlabel(xlabel)
+        _grouped_ticks(ax.xaxis)
         return _svg(fig)
 
 
@@ -123,6 +131,7 @@ def cumulative_chart(
         ax.axhline(0, color=_INK, linewidth=0.6)
         ax.set_xticks(x, months, rotation=0)
         ax.set_ylabel(ylabel)
+        _grouped_ticks(ax.yaxis)
         ax.legend(frameon=False, loc="upper left")
         return _svg(fig)
 

@@ -83,10 +83,14 @@ def gather(
     *,
     refresh: bool,
     check_tags: bool,
+    resolved: tuple[SweepRun | None, TrialRun, str] | None = None,
 ) -> Evidence:
-    """Everything the report needs, read once: the runs, the champion's predictions, the spend."""
+    """Everything the report needs, read once: the runs, the champion's predictions, the spend.
+
+    ``resolved`` is :func:`resolve_runs`' answer when the caller has it already.
+    """
     reads = record.reads
-    parent, best, experiment_id = resolve_runs(reads, settings, run_id)
+    parent, best, experiment_id = resolved or resolve_runs(reads, settings, run_id)
     trials = tuple(reads.trial_runs(experiment_id, parent.run_id)) if parent is not None else ()
     metric_key = (parent.metric_key if parent is not None else None) or _guess_metric(best.metrics)
     if metric_key not in best.metrics:

@@ -52,7 +52,8 @@ def load_plan(record: Record, settings: Settings, run_id: str | None, *, refresh
         from reports.gather import gather
         from reports.roi_report import roi_figures
 
-        evidence = gather(record, settings, run_id, None, refresh=refresh, check_tags=check_tags)
+        resolved = (parent, best, experiment_id)
+        evidence = gather(record, settings, run_id, None, refresh=refresh, check_tags=check_tags, resolved=resolved)
         figures = roi_figures(evidence, analyse(evidence, settings), settings)
         source = "computed from the config, as tracker report would (no report was logged on the sweep)"
     return LoadedPlan(plan_of(figures, source), figures, parent.run_id if parent else None, best, experiment_id)

@@ -17,6 +17,7 @@ from reports import figures as f
 from reports import roi
 from reports.analysis import Analysis, analyse
 from reports.gather import Evidence, gather
+from reports.sensitivity import unit_of
 from reports.signoff import sign_off
 from reports.spend_figures import spend_figures
 from reports.tuning_figures import tuning_charts, tuning_figures
@@ -239,7 +240,7 @@ def _value_model(analysis: Analysis, settings: Settings, evidence: Evidence) -> 
         discount_rate_annual=a.discount_rate_annual,
         ramp_up_months=a.ramp_up_months,
         ranges={
-            name: f.RangeFigures(analysis.range_labels.get(name, name), r.low, r.likely, r.high)
+            name: f.RangeFigures(analysis.range_labels.get(name, name), r.low, r.likely, r.high, unit_of(name))
             for name, r in a.ranges.items()
         },
         value_per_prediction_model=cents(result.value_per_prediction_model),
@@ -350,6 +351,7 @@ def _sensitivity(analysis: Analysis) -> f.SensitivityFigures:
             range="its own range" if s.ranged else "±20%",
             npv_low=cents(s.npv_low),
             npv_high=cents(s.npv_high),
+            unit=s.unit,
         )
         for s in analysis.sensitivity
     )

@@ -12,7 +12,7 @@ from decimal import Decimal
 from reports.roi import Assumptions, with_value
 from tracker.money import ONE, ZERO
 
-__all__ = ["Sensitivity", "numeric_assumptions", "scenarios", "sensitivity"]
+__all__ = ["Sensitivity", "numeric_assumptions", "scenarios", "sensitivity", "unit_of"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Sensitivity:
     npv_low: Decimal
     npv_high: Decimal
     ranged: bool  # True: its own range; False: ±20%
+    unit: str = "money"  # how its values print: money, rate, count or months
 
     @property
     def spread(self) -> Decimal:
@@ -86,9 +87,21 @@ def sensitivity(npv_of: Callable[[Assumptions], Decimal], assumptions: Assumptio
         if low == high:
             continue
         npv_low, npv_high = npv_of(with_value(assumptions, name, low)), npv_of(with_value(assumptions, name, high))
-        out.append(Sensitivity(label, low, high, npv_low, npv_high, ranged))
+        out.append(Sensitivity(label, low, high, npv_low, npv_high, ranged, unit_of(name)))
     out.sort(key=lambda s: s.spread, reverse=True)
     return out
+
+
+_RATES = frozenset({"production_positive_rate", "action.success_rate", "discount_rate_annual"})
+
+
+def unit_of(name: str) -> str:
+    """How an assumption's values print: ``money``, ``rate`` (as a percent), ``count`` or ``months``."""
+    if name in _RATES:
+        return "rate"
+    if name in _WHOLE_MONTHS:
+        return "months"
+    return "count" if name == "predictions_per_month" else "money"
 
 
 def scenarios(npv_of: Callable[[Assumptions], Decimal], assumptions: Assumptions) -> dict[str, Decimal]:

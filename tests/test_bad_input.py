@@ -115,7 +115,7 @@ CASES: dict[str, Case] = {
     "a one-off cost of 1e400": Case(_sweep({}), 2, "roi.one_off_costs.0.amount: 1E+400 is beyond the range", _config({"roi": {"one_off_costs": [{"name": "x", "amount": "1e400"}]}})),
     "the JSON and the PDF in one file": Case(("report", "--json", "same.pdf", "--out", "same.pdf"), 2, "--out and --json both name same.pdf; give each its own file"),
     "the HTML and the PDF in one file by two spellings": Case(("realized", "--outcomes", "log.csv", "--html", "sub/../real.pdf", "--out", "real.pdf"), 2, "--out and --html both name sub/../real.pdf", {"log.csv": "timestamp,y_score\n"}),
-    "cost window upside down": Case(("cost", "--start", "2026-12-01", "--end", "2026-11-01"), 2, "start 2026-12-01 is after end 2026-11-01; swap them"),
+    "cost window upside down": Case(("cost", "--start", "2026-12-01", "--end", "2026-11-01"), 2, "--end 2026-11-01 is before --start 2026-12-01"),
     "production window upside down": Case(("realized", "--outcomes", "log.csv", "--start", "2027-02-01", "--end", "2027-01-01"), 2, "--start 2027-02-01 is after --end 2027-01-01; swap them", {"log.csv": "timestamp,y_score\n"}),
     "a 2 MB config": Case(_sweep({}), 2, "c.yaml: 2,000,012 bytes is not a config file (the limit is 1,000,000)", {"c.yaml": "tags:\n  a: " + "x" * 2_000_000 + "\n"}),
     "inf in a feature column": Case(_sweep({}), 2, "objective.dataset: data.csv has infinite values (inf) in b; replace or drop them", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n" + "1,2,0\n3,inf,1\n" * 20}),

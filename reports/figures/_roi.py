@@ -154,6 +154,7 @@ class RangeFigures(Figures):
     low: Decimal
     likely: Decimal
     high: Decimal
+    unit: str = ""  # money, rate, count or months
 
 
 _CLASSIFIER_ONLY = frozenset({"test_positive_rate", "value_per_outcome", "action"})
@@ -297,6 +298,7 @@ class SensitivityRow(Figures):
     range: str
     npv_low: Decimal
     npv_high: Decimal
+    unit: str = ""  # money, rate, count or months: how low and high print
 
 
 @dataclass(frozen=True)

@@ -39,4 +39,8 @@ def grpc_proxy(config_file: Path | None, storage: str | None, host: str, port: i
     database = open_storage(settings.storage)
     click.echo(f"Optuna gRPC storage proxy on {host}:{port} for {settings.storage.split('@')[-1]} (Ctrl-C stops it)")
     sys.stdout.flush()
+    import warnings
+
+    # Optuna marks the proxy experimental on every start; the line above says what is running.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.storages.run_grpc_proxy_server(database, host=host, port=port)

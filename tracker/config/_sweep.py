@@ -146,9 +146,3 @@ class CostConfig(_Section):
     # Why this window and these tags were chosen, when they are meant not to match the runs (a
     # bill from the production account, a sample): page 1 says so instead of warning.
     window_reason: str | None = Field(None, min_length=1, max_length=300)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> CostConfig:
-        if self.start is not None and self.end is not None and self.start > self.end:
-            raise ValueError(f"start {self.start} is after end {self.end}; swap them")
-        return self
