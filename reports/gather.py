@@ -85,10 +85,7 @@ def gather(
     check_tags: bool,
     resolved: tuple[SweepRun | None, TrialRun, str] | None = None,
 ) -> Evidence:
-    """Everything the report needs, read once: the runs, the champion's predictions, the spend.
-
-    ``resolved`` is :func:`resolve_runs`' answer when the caller has it already.
-    """
+    """Everything the report needs, read once (``resolved``: :func:`resolve_runs`' answer, if known)."""
     reads = record.reads
     parent, best, experiment_id = resolved or resolve_runs(reads, settings, run_id)
     trials = tuple(reads.trial_runs(experiment_id, parent.run_id)) if parent is not None else ()

@@ -171,3 +171,17 @@ def as_printed(key: str, figures: dict[str, Any]) -> str:
     if key.startswith("payback"):
         return f"{value} months"
     return grouped(value)
+
+
+def worked_example(
+    folder: Path, empty_store: Path, *, trials: int, replicates: int, then: list[list[str]] | None = None
+) -> Path:
+    """``examples/`` and the worked example's config (``marketing.yaml``, ``trials`` trials and
+    ``replicates`` Monte Carlo replicates) in ``folder``, swept once, then ``then``'s commands."""
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "examples", folder / "examples")
+    data = yaml.safe_load((root / "examples" / "marketing.yaml").read_text())
+    data["limits"]["max_trials"] = trials
+    data["roi"]["bootstrap_replicates"] = replicates
+    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return swept_template(folder, empty_store, [["sweep", "--config", "marketing.yaml", "--quiet"], *(then or [])])

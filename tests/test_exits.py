@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import free_port, tracker_command
-from tests.helpers import copy_store, start_tracker, swept_template
+from tests.helpers import copy_store, start_tracker, worked_example
 
 ROOT = Path(__file__).resolve().parent.parent
 # A command that has printed its error and not ended within this has hung.
@@ -29,13 +28,7 @@ SERVING = ROOT / "examples" / "production" / "cur2-serving-2027-h1.csv"
 
 @pytest.fixture(scope="module")
 def _swept(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
-    folder = tmp_path_factory.mktemp("exits")
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
-    data["limits"]["max_trials"] = 2
-    data["roi"]["bootstrap_replicates"] = 50
-    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return swept_template(folder, _empty_mlflow_db, [["sweep", "--config", "marketing.yaml", "--quiet"]])
+    return worked_example(tmp_path_factory.mktemp("exits"), _empty_mlflow_db, trials=2, replicates=50)
 
 
 @pytest.fixture

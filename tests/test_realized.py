@@ -12,14 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from reports.outcomes import MonthOutcomes
 from reports.plan_vs_actual import Plan, psi, realize, wilson
-from tests.helpers import client, copy_store, parent_runs, swept_template
+from tests.helpers import client, copy_store, parent_runs, worked_example
 from tracker.value import Confusion, OutcomeValues
 
 D = Decimal
@@ -156,14 +155,8 @@ def test_outcomes_exactly_as_planned_realize_the_plan(tp: int, fp: int, fn: int,
 
 def _worked_example(folder: Path, empty_store: Path, *, report: bool) -> Path:
     """The worked example swept (two trials), and reported when ``report``, in a template folder."""
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
-    data["limits"]["max_trials"] = 2
-    data["roi"]["bootstrap_replicates"] = 50
-    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    commands = [["sweep", "--config", "marketing.yaml", "--quiet"]]
-    commands += [["report", "--config", "marketing.yaml"]] if report else []
-    return swept_template(folder, empty_store, commands)
+    then = [["report", "--config", "marketing.yaml"]] if report else []
+    return worked_example(folder, empty_store, trials=2, replicates=50, then=then)
 
 
 @pytest.fixture(scope="module")

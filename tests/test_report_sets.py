@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from pypdf import PdfReader
 
 from tests.conftest import tracker_command
-from tests.helpers import client, copy_store, parent_runs, swept_template
+from tests.helpers import client, copy_store, parent_runs, worked_example
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 20
@@ -59,15 +58,10 @@ REALIZED = Kind(
 
 @pytest.fixture(scope="module")
 def _reported(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
-    folder = tmp_path_factory.mktemp("report-sets")
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
-    data["limits"]["max_trials"] = 2
-    data["roi"]["bootstrap_replicates"] = 50
-    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    commands = [["sweep", "--config", "marketing.yaml", "--quiet"], ["report", "--config", "marketing.yaml"]]
-    realized = ["realized", "--config", "marketing.yaml", *REALIZED.extra]
-    return swept_template(folder, _empty_mlflow_db, [*commands, realized])
+    reported = [["report", "--config", "marketing.yaml"], ["realized", "--config", "marketing.yaml", *REALIZED.extra]]
+    return worked_example(
+        tmp_path_factory.mktemp("report-sets"), _empty_mlflow_db, trials=2, replicates=50, then=reported
+    )
 
 
 def _run(workdir: Path, kind: Kind) -> subprocess.Popen[bytes]:

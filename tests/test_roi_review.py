@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pdfplumber
 import pytest
 import yaml
 
-from tests.helpers import as_printed, copy_store, swept_template
+from tests.helpers import as_printed, copy_store, worked_example
 
 ROOT = Path(__file__).resolve().parent.parent
 MM = 72 / 25.4
@@ -32,13 +31,7 @@ RAW_NUMBER = re.compile(r"(?<![\w,.])\d{4,}\.\d+|\d+\.\d{6,}")
 
 @pytest.fixture(scope="module")
 def _swept(tmp_path_factory: pytest.TempPathFactory, _empty_mlflow_db: Path) -> Path:
-    folder = tmp_path_factory.mktemp("roi-review")
-    shutil.copytree(ROOT / "examples", folder / "examples")
-    data = yaml.safe_load((ROOT / "examples" / "marketing.yaml").read_text())
-    data["limits"]["max_trials"] = 3
-    data["roi"]["bootstrap_replicates"] = 200
-    (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return swept_template(folder, _empty_mlflow_db, [["sweep", "--config", "marketing.yaml", "--quiet"]])
+    return worked_example(tmp_path_factory.mktemp("roi-review"), _empty_mlflow_db, trials=3, replicates=200)
 
 
 @pytest.fixture
@@ -100,10 +93,23 @@ def test_the_pdf_reads_as_finance_prints_it(workdir: Path, invoke, example: Path
         assert shown in text, key
         if abs(Decimal(headline[key])) >= 1000:
             assert "," in shown
-    # One row of a table is never split across pages: each sensitivity row's label and figures on one page.
+    # One row of a table is never split across pages: each sensitivity row's whole label (which may
+    # wrap within its cell) sits on the page of its figures, beside them.
+    with pdfplumber.open(pdf_path) as pdf:
+        words = [page.extract_words() for page in pdf.pages]
+    figure_or_currency = rf"[-\d,.%]+|{re.escape(figures['headline']['currency'])}"
     for row in figures["sensitivity"]["rows"]:
         label, high = row["assumption"], f"{Decimal(row['npv_high']):,.2f}"
-        assert any(label in page and high in page for page in texts), label
+        placed = [(n, w) for n, page in enumerate(words) for w in page if w["text"] == high]
+        assert placed, f"{high} is not in the PDF"
+
+        def label_beside(number: int, figure: dict) -> str:
+            near = [w for w in words[number] if figure["top"] - 2 <= w["top"] <= figure["top"] + 40 and w["x1"] < 250]
+            # The label's words, without the low value that shares its line.
+            return " ".join(w["text"] for w in near if not re.fullmatch(figure_or_currency, w["text"]))
+
+        # Rows may share a figure (a spent cost moves nothing): one of its places has the label.
+        assert any(label in label_beside(n, w) for n, w in placed), label
     # The threshold: four significant digits on the page, exact in the JSON.
     threshold = figures["decision"]["threshold"]
     assert f"{float(threshold):.4g}" in text and float(repr(float(threshold))) == float(threshold)
@@ -112,7 +118,14 @@ def test_the_pdf_reads_as_finance_prints_it(workdir: Path, invoke, example: Path
     assert "forward npv" in page_1.lower() and "median (P50)" in page_1 and "mean" in page_1
     assert "acting on everyone" in page_1
     last = " ".join(texts[-1].split())
-    assert "Reviewed by" in last and "Approved by" in last
+    assert "Reviewed by" in last and "Approved by" in last and "9. Provenance and sign-off" in last
+    # Kept whole on the last page, the block stays under two thirds of a page: moving it whole
+    # can then never leave the page before it under a third full.
+    with pdfplumber.open(pdf_path) as pdf:
+        page = pdf.pages[-1]
+        body = [c for c in page.chars if TOP - 2 < c["top"] and c["bottom"] < page.height - BOTTOM + 2]
+        block = max(c["bottom"] for c in body) - min(c["top"] for c in body)
+        assert block / (page.height - TOP - BOTTOM) < 2 / 3
     assert figures["provenance"]["signoff"]["config_sha256"] in last.replace(" ", "")
 
 
