@@ -89,7 +89,8 @@ def load_dataset(config: ObjectiveConfig, *, task: Task) -> Dataset:
     if missing or y.isna().any():
         where = ", ".join(missing[:5]) or target
         raise ConfigError(f"objective.dataset: {path} has missing values in {where}; fill or drop them")
-    infinite = [str(c) for c in features.columns if pd.api.types.is_numeric_dtype(features[c]) and np.isinf(features[c]).any()]
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    infinite = [str(c) for c in numeric if np.isinf(features[c]).any()]
     if infinite or (pd.api.types.is_numeric_dtype(y) and np.isinf(y).any()):
         where = ", ".join(infinite[:5]) or target
         raise ConfigError(f"objective.dataset: {path} has infinite values (inf) in {where}; replace or drop them")
