@@ -72,6 +72,11 @@ def tuning_charts(evidence: Evidence) -> dict[str, str]:
             [t.number for t in ordered], values, maximize=maximize, xlabel="trial number", ylabel=evidence.metric_key
         ),
         "by_cost": draw(
-            cumulative, values, maximize=maximize, xlabel="cumulative estimated cost (USD)", ylabel=evidence.metric_key
+            cumulative,
+            values,
+            maximize=maximize,
+            xlabel="cumulative estimated cost (USD)",
+            ylabel=evidence.metric_key,
+            money_axis=True,
         ),
     }

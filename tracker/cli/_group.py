@@ -171,7 +171,7 @@ def main() -> NoReturn:
         signal.signal(signal.SIGINT, _on_sigint)
     # SIGTERM (a service manager, `kill`, a CI timeout) ends a command as Ctrl-C does: one line,
     # exit 130, its children stopped and its runs closed by the same code.
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:  # python -m tracker set one for the import
         signal.signal(signal.SIGTERM, _on_sigint)
     try:
         cli.main(prog_name="tracker")
