@@ -140,16 +140,29 @@ def tornado_chart(
 
 
 def cumulative_chart(
-    months: Sequence[str], planned: Sequence[Decimal], realized: Sequence[Decimal | None], *, ylabel: str
+    months: Sequence[str],
+    planned: Sequence[Decimal],
+    realized: Sequence[Decimal],
+    *,
+    estimated: Sequence[bool],
+    ylabel: str,
 ) -> str:
-    """Cumulative planned and realized net benefit by month; realized stops where labels stop."""
+    """Cumulative planned and realized net benefit by month, every month; dashed into a month that is
+    partly or wholly estimated (its outcomes not all known), solid into one whose outcomes are known."""
     with _chart(6.4, 2.4) as (fig, ax):
         x = list(range(len(months)))
-        ax.plot(x, [float(v) for v in planned], color=_MUTED, linewidth=1.6, linestyle="--", label="plan")
-        known = [(i, float(v)) for i, v in zip(x, realized, strict=True) if v is not None]
-        if known:
-            xs, ys = [i for i, _ in known], [v for _, v in known]
-            ax.plot(xs, ys, color=_ACCENT, linewidth=1.8, marker="o", label="realized")
+        ys = [float(v) for v in realized]
+        ax.plot(x, [float(v) for v in planned], color=_MUTED, linewidth=1.6, linestyle=":", label="plan")
+        for i in range(len(x)):
+            style = "--" if estimated[i] else "-"
+            if i:
+                ax.plot(x[i - 1 : i + 1], ys[i - 1 : i + 1], color=_ACCENT, linewidth=1.8, linestyle=style)
+            face = "white" if estimated[i] else _ACCENT
+            ax.plot([x[i]], [ys[i]], color=_ACCENT, marker="o", markerfacecolor=face, linestyle="none")
+        ax.plot([], [], color=_ACCENT, linewidth=1.8, marker="o", label="realized")
+        if any(estimated):
+            ax.plot([], [], color=_ACCENT, linewidth=1.8, linestyle="--", marker="o", markerfacecolor="white",
+                    label="estimated (outcomes still arriving)")  # fmt: skip
         ax.axhline(0, color=_INK, linewidth=0.6)
         ax.set_xticks(x, months, rotation=0)
         ax.set_ylabel(ylabel)
@@ -159,7 +172,7 @@ def cumulative_chart(
 
 
 def psi_chart(months: Sequence[str], values: Sequence[float]) -> str:
-    """PSI of the production scores by month, with the usual 0.1 and 0.25 lines."""
+    """PSI of the production scores by month, with the usual 0.1 and 0.25 lines (the floors of the limits)."""
     with _chart(6.4, 2.0) as (fig, ax):
         x = list(range(len(months)))
         colours = [_WARN if v > 0.25 else (_MUTED if v >= 0.1 else _ACCENT) for v in values]

@@ -2,23 +2,42 @@
 
 One row per prediction: ``timestamp`` (UTC), ``y_score`` or ``y_pred``, ``y_true`` (empty
 while the outcome is unknown), optionally ``id`` and ``model_version``. A CSV or Parquet
-file, or a folder of them. DuckDB streams the files and returns one row per month, so
-ten million predictions are summarised in bounded memory.
+file, or a folder of them (of one kind). DuckDB streams the files and returns one row per
+day and kind of row, summed here into months, so ten million predictions are summarised in
+bounded memory.
+
+Checked at the door, each a one-line error naming what to do: scores missing, not finite
+(NaN, inf) or outside [0, 1] (``score_scale`` converts percentages and logits); ``id``s
+that repeat (``dedupe`` keeps each id's latest row and counts the rest); several
+``model_version``s (``model_version`` picks one); a folder with both CSV and Parquet files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cost.exports import literal
+from reports import log_sql as sql
+from reports.calibration import Platt
+from reports.log_sql import UNLABELLED_BINS, ScoreScale
 from tracker.errors import TrackerError, UsageError, first_line
 
-__all__ = ["MonthOutcomes", "Outcomes", "read_outcomes"]
+__all__ = ["SCORE_SCALES", "UNLABELLED_BINS", "LogOptions", "MonthOutcomes", "Outcomes", "calendar", "read_outcomes"]
+
+SCORE_SCALES: tuple[str, ...] = ("probability", "percent", "logit")
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """How the log is read: its score scale, duplicate ids, which model version."""
+
+    score_scale: ScoreScale = "probability"
+    dedupe: bool = False
+    model_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,36 +54,30 @@ class MonthOutcomes:
     # Regression, on the labelled rows: summed absolute errors of the model and of the no-model mean.
     model_abs_error: Decimal = Decimal(0)
     baseline_abs_error: Decimal = Decimal(0)
-    # Predictions per bin of the test set's score (or prediction) distribution, for the PSI.
+    # Predictions per bin of the test set's score (or decision) distribution, for the PSI.
     bins: tuple[int, ...] = ()
+    # Classification, every row labelled or not: how many were flagged, the sums of their
+    # calibrated scores (flagged, and the rest) and of their squares, for the estimate of the
+    # unlabelled rows and the check of how labels arrive.
+    flagged: int = 0
+    score_flagged: float = 0.0
+    score_rest: float = 0.0
+    score_squares: float = 0.0
+    # The unlabelled rows by calibrated score, in bins of width 1/UNLABELLED_BINS:
+    # (flagged, rows, summed score) for each bin that has any.
+    unlabelled: tuple[tuple[bool, int, float], ...] = ()
+    scored: bool = True  # False for a log of decisions (y_pred) only
 
 
 @dataclass(frozen=True)
 class Outcomes:
-    months: tuple[MonthOutcomes, ...]
+    months: tuple[MonthOutcomes, ...]  # the months with predictions inside the window, in order
     outside_window: int
     location: str
     files: int
-
-
-def _scan(path: Path) -> tuple[str, int]:
-    """The DuckDB table expression of the file or folder, and how many files it reads."""
-    if not path.exists():
-        raise UsageError(f"`outcomes`: {path} does not exist")
-    if path.is_dir():
-        parquet = sorted(str(p) for p in path.rglob("*.parquet"))
-        csv = sorted(str(p) for p in path.rglob("*") if p.name.endswith((".csv", ".csv.gz")))
-        files = parquet or csv
-        if not files:
-            raise UsageError(f"`outcomes`: no .parquet, .csv or .csv.gz files under {path}")
-        parquet_files = bool(parquet)
-    else:
-        files = [str(path)]
-        parquet_files = path.name.endswith(".parquet")
-    listing = "[" + ", ".join(literal(f) for f in files) + "]"
-    if parquet_files:
-        return f"read_parquet({listing}, union_by_name=true)", len(files)
-    return f"read_csv({listing}, all_varchar=true, header=true, union_by_name=true)", len(files)
+    first_month: str  # the log's first month, inside the window or not
+    duplicates_dropped: int = 0
+    versions: tuple[str, ...] = field(default=())
 
 
 def read_outcomes(
@@ -76,29 +89,42 @@ def read_outcomes(
     train_mean: float | None = None,
     start: date | None = None,
     end: date | None = None,
+    options: LogOptions | None = None,
+    calibration: Platt | None = None,
 ) -> Outcomes:
     """Monthly summaries of the production log at ``path``; rows outside [start, end] are counted, not used.
 
     One pass over the files, grouped by UTC day (an integer division, far cheaper than a
     calendar month per row) and by what each row adds up to; the days are summed into
     months here. Faults are counted in the same pass and only then looked up to be shown.
+    A classifier's log with ``y_pred`` only is binned on its decisions (``bin_edges`` then
+    being the threshold alone).
     """
     import duckdb
 
-    scan, files = _scan(path)
+    options = options or LogOptions()
+    scan, files = sql.scan(path)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        types = _columns(con, scan, path)
-        con.execute(f"CREATE TEMP VIEW {_SOURCE} AS SELECT * FROM {scan}")
-        con.execute(f"CREATE TEMP VIEW outcome_rows AS {_rows_view(types, task, path)}")
-        query, parameters = _daily_query(task, threshold, bin_edges, train_mean)
+        types = sql.columns(con, scan, path)
+        rows, latest, versions = sql.source(con, scan, types, path, options)
+        dropped = sql.repeats(con, rows, types, path, options)
+        con.execute(f"CREATE TEMP VIEW {sql.SOURCE} AS {latest if dropped else rows}")
+        con.execute(f"CREATE TEMP VIEW outcome_rows AS {sql.rows_view(types, task, path, options.score_scale)}")
+        scored = task != "classification" or "y_score" in types
+        decision_threshold = threshold if scored else None
+        # A log of decisions is binned on the decision itself: not flagged, flagged.
+        bin_edges = bin_edges if scored else [0.5]
+        query, parameters = sql.daily_query(
+            task, decision_threshold, bin_edges, train_mean, calibration if scored else None
+        )
         records = con.execute(query, parameters).fetchall()
-        summary = _Summary(task, len(bin_edges) + 1, start, end)
+        summary = _Summary(task, len(bin_edges) + 1, start, end, scored)
         for record in records:
             summary.add(record)
-        _check_rows(con, path, summary)
+        _check_rows(con, path, summary, task, options.score_scale)
     except duckdb.IOException as exc:
         raise TrackerError(f"reading {path} failed ({first_line(exc)}); rerun") from exc
     except duckdb.Error as exc:
@@ -107,42 +133,69 @@ def read_outcomes(
         con.close()
     if not records:
         raise UsageError(f"`outcomes`: {path} has no rows; it needs one row per prediction")
-    return Outcomes(summary.months(), summary.outside, str(path), files)
+    return Outcomes(summary.months(), summary.outside, str(path), files, summary.first_month(), dropped, versions)
+
+
+def calendar(outcomes: Outcomes) -> list[MonthOutcomes]:
+    """The months of ``outcomes``, consecutive by the calendar: a month without predictions is a month with none."""
+    by_month = {m.month: m for m in outcomes.months}
+    first, last = outcomes.months[0], outcomes.months[-1]
+    start = int(first.month[:4]) * 12 + int(first.month[5:7]) - 1  # months since year 0, January = 0
+    end = int(last.month[:4]) * 12 + int(last.month[5:7]) - 1
+    out = []
+    for i in range(end - start + 1):
+        year, month = divmod(start + i, 12)
+        name = f"{year:04d}-{month + 1:02d}"
+        empty = MonthOutcomes(name, 0, 0, bins=(0,) * len(first.bins), scored=first.scored)
+        out.append(by_month.get(name, empty))
+    return out
 
 
 _EPOCH = date(1970, 1, 1)
-_DAY_US = 86_400_000_000
 
 
 class _Summary:
     """Days summed into months: every figure here is a count or a sum, so it adds up."""
 
-    def __init__(self, task: str, bins: int, start: date | None, end: date | None) -> None:
-        self.task, self.bins = task, bins
+    def __init__(self, task: str, bins: int, start: date | None, end: date | None, scored: bool) -> None:
+        self.task, self.bins, self.scored = task, bins, scored
         self.first = (start - _EPOCH).days if start else None
         self.last = (end - _EPOCH).days if end else None
-        self.outside = self.invalid = self.bad_truth = self.no_score = 0
+        self.outside = self.invalid = self.bad_truth = 0
+        self.faults = {sql.NO_SCORE: 0, sql.NOT_FINITE: 0, sql.OUT_OF_RANGE: 0}
+        self.first_day: int | None = None
         self.by_month: dict[str, dict[str, Any]] = {}
 
     def add(self, record: tuple[Any, ...]) -> None:
-        day, bin_, flag, outcome, no_score, bad_truth, n = record[:7]
+        day, bin_, flag, outcome, fault, bad_truth, n = record[:7]
         n = int(n)
         if day is None:
             self.invalid += n
             return
+        self.first_day = day if self.first_day is None else min(self.first_day, day)
         if (self.first is not None and day < self.first) or (self.last is not None and day > self.last):
             self.outside += n
             return
-        self.no_score += n if no_score else 0
+        if fault:
+            self.faults[fault] += n
+            return
         self.bad_truth += n if bad_truth else 0
         when = _EPOCH + timedelta(days=int(day))
         m = self.by_month.setdefault(
             f"{when.year:04d}-{when.month:02d}",
             {"n": 0, "labelled": 0, "tp": 0, "fp": 0, "fn": 0, "tn": 0, "model": 0.0, "base": 0.0}
-            | {"bins": [0] * self.bins},
+            | {"bins": [0] * self.bins, "flagged": 0, "s_flagged": 0.0, "s_rest": 0.0, "s_squares": 0.0}
+            | {"unlabelled": {}},
         )
         m["n"] += n
         m["bins"][int(bin_)] += n
+        if self.task == "classification":
+            m["flagged"] += n if flag else 0
+            m["s_flagged" if flag else "s_rest"] += float(record[7] or 0.0)
+            m["s_squares"] += float(record[8] or 0.0)
+            if outcome is None:
+                bin_rows, bin_sum = m["unlabelled"].get((bool(flag), record[9]), (0, 0.0))
+                m["unlabelled"][(bool(flag), record[9])] = (bin_rows + n, bin_sum + float(record[7] or 0.0))
         if outcome is None or (self.task != "classification" and not outcome):
             return
         m["labelled"] += n
@@ -153,68 +206,60 @@ class _Summary:
             m["model"] += float(record[7] or 0.0)
             m["base"] += float(record[8] or 0.0)
 
+    def first_month(self) -> str:
+        when = _EPOCH + timedelta(days=int(self.first_day or 0))
+        return f"{when.year:04d}-{when.month:02d}"
+
     def months(self) -> tuple[MonthOutcomes, ...]:
         out = []
         for month, m in sorted(self.by_month.items()):
             month_outcomes = MonthOutcomes(
                 month, m["n"], m["labelled"], m["tp"], m["fp"], m["fn"], m["tn"],
                 model_abs_error=Decimal(repr(m["model"])), baseline_abs_error=Decimal(repr(m["base"])),
-                bins=tuple(m["bins"]),
+                bins=tuple(m["bins"]), flagged=m["flagged"], score_flagged=m["s_flagged"],
+                score_rest=m["s_rest"], score_squares=m["s_squares"],
+                unlabelled=tuple((f, rows, total) for (f, _), (rows, total) in sorted(m["unlabelled"].items())),
+                scored=self.scored,
             )  # fmt: skip
             out.append(month_outcomes)
         return tuple(out)
 
 
-_SOURCE = "outcome_source"
-
-
-def _columns(con: Any, scan: str, path: Path) -> dict[str, str]:
-    import duckdb
-
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-    except duckdb.Error as exc:
-        raise UsageError(f"`outcomes`: {path} is not a readable CSV or Parquet file ({first_line(exc)})") from exc
-    return {str(row[0]): str(row[1]) for row in described}
-
-
-def _rows_view(types: dict[str, str], task: str, path: Path) -> str:
-    """SELECT of the typed columns: ts, score (or prediction), truth (NULL while unknown), and the raw text
-    of a text column, so a fault can be shown. Typed (Parquet) columns are used as they are."""
-    columns = set(types)
-    needed = {"timestamp", "y_true"} | ({"y_pred"} if task == "regression" else set())
-    if task == "classification" and not {"y_score", "y_pred"} & columns:
-        needed.add("y_score")
-    missing = sorted(needed - columns)
-    if missing:
-        shown = ", ".join(sorted(columns)[:12])
-        raise UsageError(
-            f"`outcomes`: {path} has no column {missing[0]!r} (columns: {shown}); it needs timestamp, "
-            "y_score or y_pred, and y_true"
-        )
-
-    def text(column: str) -> bool:
-        return types[column].upper().startswith("VARCHAR")
-
-    def number(column: str) -> str:
-        if text(column):
-            return f"TRY_CAST(NULLIF(TRIM({column}), '') AS DOUBLE)"
-        return f"CAST({column} AS DOUBLE)"
-
-    score = number("y_score" if "y_score" in columns else "y_pred")
-    ts = "TRY_CAST(timestamp AS TIMESTAMPTZ)" if text("timestamp") else "CAST(timestamp AS TIMESTAMPTZ)"
-    raw_truth = "NULLIF(TRIM(y_true), '')" if text("y_true") else "NULL"
-    return f"SELECT {ts} AS ts, {score} AS score, {number('y_true')} AS truth, {raw_truth} AS raw_truth FROM {_SOURCE}"
-
-
-def _check_rows(con: Any, path: Path, summary: _Summary) -> None:
+def _check_rows(con: Any, path: Path, summary: _Summary, task: str, scale: ScoreScale) -> None:
     """The faults the pass counted, each shown by its first example."""
     if summary.invalid:
         raw = con.execute(
-            f"SELECT CAST(timestamp AS VARCHAR) FROM {_SOURCE} WHERE TRY_CAST(timestamp AS TIMESTAMPTZ) IS NULL LIMIT 1"
+            f"SELECT CAST(timestamp AS VARCHAR) FROM {sql.SOURCE} "
+            "WHERE TRY_CAST(timestamp AS TIMESTAMPTZ) IS NULL LIMIT 1"
         ).fetchone()
         raise UsageError(
             f"`outcomes`: {path}: timestamp {raw[0] if raw else None!r} is not a date and time (use ISO 8601, UTC)"
+        )
+    column = "y_score" if summary.scored and task == "classification" else "y_pred"
+    faults = summary.faults
+    if faults[sql.NO_SCORE]:
+        example = sql.example(con, "score IS NULL")
+        raise UsageError(
+            f"`outcomes`: {path}: {faults[sql.NO_SCORE]} rows have no {column} (first: {example!r}); "
+            "every prediction needs its score"
+        )
+    if faults[sql.NOT_FINITE]:
+        example = sql.example(con, "NOT isfinite(score)")
+        raise UsageError(
+            f"`outcomes`: {path}: {faults[sql.NOT_FINITE]} rows have a {column} that is not a finite number "
+            f"(first: {example!r}); fix or remove them"
+        )
+    if faults[sql.OUT_OF_RANGE]:
+        low, high = con.execute("SELECT min(score), max(score) FROM outcome_rows WHERE isfinite(score)").fetchone()
+        if column == "y_pred":
+            hint = "a classifier's y_pred is its decision, 0 or 1"
+        elif scale == "probability":
+            hint = "pass --score-scale percent (0 to 100) or logit (log-odds) if that is what they are"
+        else:
+            hint = f"they are not {scale}s either"
+        raise UsageError(
+            f"`outcomes`: {path}: {faults[sql.OUT_OF_RANGE]} {column} values lie outside [0, 1] "
+            f"(from {low:g} to {high:g}); {hint}"
         )
     if summary.bad_truth:
         found = con.execute(
@@ -225,34 +270,3 @@ def _check_rows(con: Any, path: Path, summary: _Summary) -> None:
         for m in summary.by_month.values():
             if m["labelled"] != m["tp"] + m["fp"] + m["fn"] + m["tn"]:
                 raise UsageError(f"`outcomes`: {path}: y_true must be 0 or 1 (or empty while unknown)")
-    if summary.no_score:
-        raise UsageError(f"`outcomes`: {path}: {summary.no_score} rows have no score or prediction")
-
-
-def _daily_query(
-    task: str, threshold: float | None, edges: Sequence[float], train_mean: float | None
-) -> tuple[str, list[Any]]:
-    """Counts by UTC day, PSI bin, decision and outcome (and the faults); every number a bound parameter.
-
-    The columns: day, bin, flag, truth, no_score, bad_truth, count, then, for a regression,
-    the summed absolute errors of the model and of the no-model mean (NULL while unknown).
-    """
-    parameters: list[Any] = [float(edge) for edge in edges]
-    bin_case = "CASE " + " ".join(f"WHEN score < ? THEN {i}" for i in range(len(edges))) + f" ELSE {len(edges)} END"
-    if task == "classification":
-        parameters.append(float(threshold if threshold is not None else 0.5))
-        decided, truth, errors, sums = "score >= ?", "truth", "", ""
-    else:
-        parameters.append(float(train_mean or 0.0))
-        decided, truth = "NULL", "CAST(truth IS NOT NULL AS INTEGER)"
-        errors = ", abs(truth - score) AS model_error, abs(truth - ?) AS baseline_error"
-        sums = ", sum(model_error), sum(baseline_error)"
-    inner = (
-        f"SELECT epoch_us(ts) // {_DAY_US} AS day, {bin_case} AS bin, {decided} AS flag, {truth} AS outcome, "
-        f"score IS NULL AS no_score, truth IS NULL AND raw_truth IS NOT NULL AS bad_truth{errors} FROM outcome_rows"
-    )
-    query = (
-        f"SELECT day, bin, flag, outcome, no_score, bad_truth, count(*){sums} FROM ({inner}) "
-        "GROUP BY day, bin, flag, outcome, no_score, bad_truth"
-    )
-    return query, parameters

@@ -2,11 +2,17 @@
 
 The plan is the ROI report's value model: the threshold, the outcome values, the production
 positive rate, the volume with its ramp-up, the running cost, the development cost. Each
-calendar month of production gives predictions, labelled predictions and the decisions'
-outcomes. From them: realized value against the plan's baseline on the labelled rows,
-extrapolated to every prediction (an estimate); the net of the running cost; the plan's
-figure for that month; the drift that explains the gap, split into volume, base rate and
-model quality.
+calendar month of production (numbered from the deployment month) gives predictions,
+labelled predictions and the decisions' outcomes. From them:
+
+* the **realized** value against the plan's baseline, on the labelled rows only;
+* the **estimated** value of the unlabelled rows, from the model's calibrated scores
+  (confidence-based performance estimation: a row of score s is s of a positive), with the
+  odds moved when the month's labels show that positives' outcomes arrive first
+  (:func:`label_odds`). Labelled rows are never scaled up to stand for the rest;
+* their total, the net of the running cost, the plan's figure for that month, and the gap
+  split into volume, base rate and model quality;
+* the drift and the recommendation, by the tests of :mod:`reports.alerts`.
 """
 
 from __future__ import annotations
@@ -15,26 +21,35 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from statistics import NormalDist
 
+from reports.alerts import (
+    ALPHA,
+    MIN_DRIFT_ROWS,
+    drift_limits,
+    psi,
+    recommend,
+    wilson,
+)
+from reports.estimation import Expected, expected_outcomes
 from reports.outcomes import MonthOutcomes
 from tracker.money import ONE, ZERO, cents
 from tracker.value import Confusion, OutcomeValues
 
 __all__ = [
     "Decomposition",
+    "Expected",
     "Month",
     "Plan",
     "Realized",
     "ToDate",
-    "psi",
+    "month_index",
     "realize",
-    "wilson",
 ]
 
-# PSI's usual reading.
-PSI_WATCH, PSI_SHIFTED = 0.1, 0.25
 # Within ±10% of the plan is on plan.
 ON_PLAN = Decimal("0.10")
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,24 @@ class Plan:
         share_worth = rate * (v.tp - v.fn) + (ONE - rate) * (v.fp - v.tn)
         return uplift(tpr, fpr, rate, v) - self.baseline_share * share_worth
 
+    def uplift_spread(self) -> float:
+        """The standard deviation of one prediction's value over the baseline, at the plan's rates
+        (classification; 0 for a regression, whose errors' spread the plan does not carry)."""
+        if self.values is None:
+            return 0.0
+        v, p, t = self.values, float(self.planned_rate), self.test
+        tpr, fpr, s = float(t.tpr), float(t.fpr), float(self.baseline_share)
+        on_positive = float(v.fn) + s * float(v.tp - v.fn)
+        on_negative = float(v.tn) + s * float(v.fp - v.tn)
+        cases = (
+            (p * tpr, float(v.tp) - on_positive),
+            (p * (1 - tpr), float(v.fn) - on_positive),
+            ((1 - p) * fpr, float(v.fp) - on_negative),
+            ((1 - p) * (1 - fpr), float(v.tn) - on_negative),
+        )
+        mean = sum(w * x for w, x in cases)
+        return math.sqrt(max(0.0, sum(w * (x - mean) ** 2 for w, x in cases)))
+
     def ramp(self, index: int) -> Decimal:
         r = self.ramp_up_months
         return ONE if r <= 0 or index >= r else Decimal(index) / Decimal(r)
@@ -92,7 +125,7 @@ def uplift(tpr: Decimal, fpr: Decimal, rate: Decimal, values: OutcomeValues) -> 
 
 @dataclass(frozen=True)
 class Decomposition:
-    """planned − realized, split: volume, then base rate, then model quality. The parts add up."""
+    """realized − planned value, split: volume, then base rate, then model quality. The parts add up."""
 
     volume: Decimal
     base_rate: Decimal
@@ -105,24 +138,35 @@ class Decomposition:
 
 @dataclass(frozen=True)
 class Month:
-    index: int  # 1 = the first month in production
+    index: int  # 1 = the deployment month, counted by the calendar
     month: str
     predictions: int
     labelled: int
-    counts: Confusion
-    realized_value: Decimal | None  # on the labelled rows
+    counts: Confusion  # the labelled rows' outcomes
+    expected: Expected  # the unlabelled rows' expected outcomes
+    realized_value: Decimal | None  # the model's value on the labelled rows
     baseline_value: Decimal | None  # the plan's baseline, same rows
-    realized_uplift: Decimal | None  # extrapolated to every prediction (estimated)
+    realized_uplift: Decimal  # labelled rows: realized − baseline, to the cent
+    estimated_uplift: Decimal  # unlabelled rows, from the calibrated scores, to the cent
     planned_uplift: Decimal
     running_cost: Decimal
-    running_cost_basis: str  # "billed" or "configured"
-    realized_net: Decimal | None
+    running_cost_basis: str  # "billed", "configured" or "billed: none found"
     planned_net: Decimal
     psi: float
-    positive_rate: Decimal | None
-    precision: tuple[float, float, float] | None  # value, Wilson low, high
+    drift: str  # stable, watch, shifted, or "not judged" below MIN_DRIFT_ROWS
+    positive_rate: Decimal | None  # labelled positives and expected ones, over every prediction
+    precision: tuple[float, float, float] | None  # labelled rows: value, Wilson low, high
     recall: tuple[float, float, float] | None
-    gap: Decomposition | None
+    gap: Decomposition
+
+    @property
+    def uplift(self) -> Decimal:
+        """The month's value over the baseline: realized on the labelled rows, estimated on the rest."""
+        return self.realized_uplift + self.estimated_uplift
+
+    @property
+    def net(self) -> Decimal:
+        return self.uplift - self.running_cost
 
     @property
     def share_labelled(self) -> Decimal:
@@ -131,7 +175,8 @@ class Month:
 
 @dataclass(frozen=True)
 class ToDate:
-    realized_net: Decimal  # Σ realized net of the labelled months
+    net: Decimal  # Σ net of the months shown: realized and estimated
+    estimated: Decimal  # the part of it estimated from scores
     planned_net: Decimal  # Σ planned net of the same months
     net_after_development: Decimal
     development_cost: Decimal | None
@@ -146,43 +191,27 @@ class Realized:
     months: tuple[Month, ...]
     to_date: ToDate
     latest_psi: float
-    drift_status: str  # stable, watch, shifted
+    drift_status: str  # stable, watch, shifted, not judged
     positive_rate: Decimal | None
     recommendation: str  # keep, watch, retrain
     reasons: tuple[str, ...]
 
 
-def psi(expected: Sequence[int], actual: Sequence[int]) -> float:
-    """Population stability index of ``actual`` bin counts against ``expected``: Σ (a − e)·ln(a / e).
-
-    Shares are floored at 0.0001 so an empty bin does not make it infinite.
-    """
-    e_total, a_total = sum(expected), sum(actual)
-    if not e_total or not a_total:
-        return 0.0
-    out = 0.0
-    for e_count, a_count in zip(expected, actual, strict=True):
-        e, a = max(e_count / e_total, 1e-4), max(a_count / a_total, 1e-4)
-        out += (a - e) * math.log(a / e)
-    return out
+def month_index(deployed: str, month: str) -> int:
+    """1 for the deployment month ``deployed`` (YYYY-MM), counted on by the calendar."""
+    dy, dm = (int(part) for part in deployed.split("-"))
+    y, m = (int(part) for part in month.split("-"))
+    return (y - dy) * 12 + (m - dm) + 1
 
 
-def wilson(successes: int, count: int, z_score: float = 1.96) -> tuple[float, float, float] | None:
-    """The share and its Wilson score interval (95% by default); None without trials."""
-    if count <= 0:
-        return None
-    p = successes / count
-    centre = (p + z_score * z_score / (2 * count)) / (1 + z_score * z_score / count)
-    half = (
-        z_score
-        * math.sqrt(p * (1 - p) / count + z_score * z_score / (4 * count * count))
-        / (1 + z_score * z_score / count)
-    )
-    return p, max(0.0, centre - half), min(1.0, centre + half)
-
-
-def drift_reading(value: float) -> str:
-    return "shifted" if value > PSI_SHIFTED else ("watch" if value >= PSI_WATCH else "stable")
+def _worth(plan: Plan, tp: Decimal, fp: Decimal, fn: Decimal, tn: Decimal) -> tuple[Decimal, Decimal]:
+    """The model's value on these outcomes, and the plan's baseline's on the same cases."""
+    assert plan.values is not None
+    v = plan.values
+    model = tp * v.tp + fp * v.fp + fn * v.fn + tn * v.tn
+    nobody = (tp + fn) * v.fn + (fp + tn) * v.tn
+    everyone = (tp + fn) * v.tp + (fp + tn) * v.fp
+    return model, nobody + plan.baseline_share * (everyone - nobody)
 
 
 def _month(plan: Plan, index: int, outcomes: MonthOutcomes, running: Decimal, basis: str) -> Month:
@@ -192,46 +221,64 @@ def _month(plan: Plan, index: int, outcomes: MonthOutcomes, running: Decimal, ba
     planned_uplift = cents(planned_volume * plan.planned_uplift())
     running = cents(running)
     counts = Confusion(outcomes.tp, outcomes.fp, outcomes.fn, outcomes.tn)
-    realized = baseline = extrapolated = rate = gap = None
+    expected = Expected()
+    realized = baseline = rate = None
     precision = recall = None
-    if outcomes.labelled:
-        if plan.values is not None:
-            v = plan.values
-            realized = outcomes.tp * v.tp + outcomes.fp * v.fp + outcomes.fn * v.fn + outcomes.tn * v.tn
-            nobody = (outcomes.tp + outcomes.fn) * v.fn + (outcomes.fp + outcomes.tn) * v.tn
-            everyone = (outcomes.tp + outcomes.fn) * v.tp + (outcomes.fp + outcomes.tn) * v.fp
-            baseline = nobody + plan.baseline_share * (everyone - nobody)
-            rate = counts.positive_rate
-            precision = wilson(outcomes.tp, outcomes.tp + outcomes.fp)
-            recall = wilson(outcomes.tp, outcomes.tp + outcomes.fn)
-        else:
+    unlabelled = Decimal(outcomes.predictions - outcomes.labelled)
+    if plan.values is not None:
+        expected = expected_outcomes(plan.test, outcomes)
+        realized, baseline = _worth(plan, *(Decimal(c) for c in (counts.tp, counts.fp, counts.fn, counts.tn)))
+        estimated = cents(_difference(_worth(plan, expected.tp, expected.fp, expected.fn, expected.tn)))
+        if outcomes.predictions:
+            rate = (Decimal(counts.tp + counts.fn) + expected.positives) / Decimal(outcomes.predictions)
+        precision = wilson(outcomes.tp, outcomes.tp + outcomes.fp)
+        recall = wilson(outcomes.tp, outcomes.tp + outcomes.fn)
+    else:
+        if outcomes.labelled:
             realized = -plan.value_per_unit_error * outcomes.model_abs_error
             baseline = -plan.value_per_unit_error * outcomes.baseline_abs_error
-        extrapolated = cents((realized - baseline) * Decimal(outcomes.predictions) / Decimal(outcomes.labelled))
-        gap = _decompose(plan, Decimal(outcomes.predictions), planned_volume, counts, extrapolated - planned_uplift)
+        # A regression has no scores to estimate from: its unlabelled rows are valued at the plan.
+        estimated = cents(unlabelled * plan.planned_uplift())
+    labelled_uplift = cents(realized - baseline) if realized is not None and baseline is not None else ZERO
+    value = labelled_uplift + estimated
+    test_rows = sum(plan.test_bins)
+    month_psi = psi(plan.test_bins, outcomes.bins) if outcomes.bins and plan.test_bins else 0.0
+    drift = (
+        drift_limits(outcomes.predictions, test_rows, len(plan.test_bins)).reading(month_psi)
+        if outcomes.predictions >= MIN_DRIFT_ROWS
+        else "not judged"
+    )
     return Month(
         index=index,
         month=outcomes.month,
         predictions=outcomes.predictions,
         labelled=outcomes.labelled,
         counts=counts,
+        expected=expected,
         realized_value=realized,
         baseline_value=baseline,
-        realized_uplift=extrapolated,
+        realized_uplift=labelled_uplift,
+        estimated_uplift=estimated,
         planned_uplift=planned_uplift,
         running_cost=running,
         running_cost_basis=basis,
-        realized_net=None if extrapolated is None else extrapolated - running,
         planned_net=planned_uplift - cents(plan.running_cost_per_month),
-        psi=psi(plan.test_bins, outcomes.bins) if outcomes.bins and plan.test_bins else 0.0,
+        psi=month_psi,
+        drift=drift,
         positive_rate=rate,
         precision=precision,
         recall=recall,
-        gap=gap,
+        gap=_decompose(plan, Decimal(outcomes.predictions), planned_volume, rate, value - planned_uplift),
     )
 
 
-def _decompose(plan: Plan, volume: Decimal, planned_volume: Decimal, counts: Confusion, gap: Decimal) -> Decomposition:
+def _difference(pair: tuple[Decimal, Decimal]) -> Decimal:
+    return pair[0] - pair[1]
+
+
+def _decompose(
+    plan: Plan, volume: Decimal, planned_volume: Decimal, rate: Decimal | None, gap: Decimal
+) -> Decomposition:
     """realized − planned = volume + base rate + quality, each step holding the terms after it at plan.
 
     Volume and base rate are rounded to the cent; quality is the rest of the (rounded) gap, so
@@ -239,10 +286,10 @@ def _decompose(plan: Plan, volume: Decimal, planned_volume: Decimal, counts: Con
     """
     u_plan = plan.planned_uplift()
     volume_effect = cents((volume - planned_volume) * u_plan)
-    if plan.values is None:
-        # A regression has no base rate: what is not volume is the model's errors.
+    if plan.values is None or rate is None:
+        # A regression has no base rate (nor has an empty month): what is not volume is the model's errors.
         return Decomposition(volume_effect, ZERO, gap - volume_effect)
-    at_real_rate = plan.uplift_at(plan.test.tpr, plan.test.fpr, counts.positive_rate)
+    at_real_rate = plan.uplift_at(plan.test.tpr, plan.test.fpr, rate)
     base_rate_effect = cents(volume * (at_real_rate - u_plan))
     return Decomposition(volume_effect, base_rate_effect, gap - volume_effect - base_rate_effect)
 
@@ -252,94 +299,57 @@ def realize(
     outcomes: Sequence[MonthOutcomes],
     running: Sequence[tuple[Decimal, str]],
     *,
+    deployed: str | None = None,
     positive_name: str = "positive cases",
 ) -> Realized:
     """Every month against the plan, the project to date, the drift, and what to do about it.
 
-    ``running`` is each month's running cost and its basis ("billed" or "configured").
+    ``outcomes`` are consecutive calendar months (a month without predictions is one with
+    none); ``deployed`` (YYYY-MM, default the first of them) is month 1 of the ramp-up and of
+    the discounting. ``running`` is each month's running cost and its basis.
     """
-    months = tuple(_month(plan, i + 1, m, *running[i]) for i, m in enumerate(outcomes))
+    first = deployed or (outcomes[0].month if outcomes else "")
+    months = tuple(_month(plan, month_index(first, m.month), m, *running[i]) for i, m in enumerate(outcomes))
     to_date = _to_date(plan, months)
-    known = [m for m in months if m.labelled]
-    latest_psi = months[-1].psi if months else 0.0
-    labelled = sum(m.labelled for m in months)
-    positives = sum(m.counts.tp + m.counts.fn for m in months)
-    rate = Decimal(positives) / Decimal(labelled) if labelled and plan.values is not None else None
-    recommendation, reasons = _recommend(plan, known, to_date, latest_psi, rate, positive_name)
-    return Realized(months, to_date, latest_psi, drift_reading(latest_psi), rate, recommendation, reasons)
+    latest = months[-1] if months else None
+    latest_psi = latest.psi if latest else 0.0
+    positives = sum((Decimal(m.counts.tp + m.counts.fn) + m.expected.positives for m in months), ZERO)
+    predictions = sum(m.predictions for m in months)
+    rate = positives / Decimal(predictions) if predictions and plan.values is not None else None
+    recommendation, reasons = recommend(plan, months, to_date, positive_name)
+    return Realized(
+        months, to_date, latest_psi, latest.drift if latest else "not judged", rate, recommendation, reasons
+    )
 
 
 def _to_date(plan: Plan, months: Sequence[Month]) -> ToDate:
-    known = [m for m in months if m.realized_net is not None]
-    realized = sum((m.realized_net for m in known if m.realized_net is not None), ZERO)
-    planned = sum((m.planned_net for m in known), ZERO)
+    net = sum((m.net for m in months), ZERO)
+    estimated = sum((m.estimated_uplift for m in months), ZERO)
+    planned = sum((m.planned_net for m in months), ZERO)
     development = plan.development_cost
     spent = development or ZERO
-    running = sum((m.running_cost for m in known), ZERO)
-    roi = None if development is None or development <= 0 else (realized - spent) / (spent + running)
+    running = sum((m.running_cost for m in months), ZERO)
+    roi = None if development is None or development <= 0 else (net - spent) / (spent + running)
     d = (ONE + plan.discount_rate_annual) ** (-ONE / Decimal(12))
-    npv = -spent + sum((m.realized_net * d**m.index for m in known if m.realized_net is not None), ZERO)
+    npv = -spent + sum((m.net * d**m.index for m in months), ZERO)
     payback, cumulative = None, ZERO
-    for m in known:
-        cumulative += m.realized_net or ZERO
+    for m in months:
+        cumulative += m.net
         if payback is None and cumulative >= spent:
             payback = m.month
-    return ToDate(realized, planned, realized - spent, development, roi, npv, payback, _status(realized, planned))
+    # What chance alone moves the months' value by, at the plan's rates and the months' volumes.
+    spread = plan.uplift_spread() * math.sqrt(sum(m.predictions for m in months))
+    chance = Decimal(repr(_NORMAL.inv_cdf(1 - ALPHA / 2) * spread))
+    status = _status(net, planned, chance)
+    return ToDate(net, estimated, planned, net - spent, development, roi, npv, payback, status)
 
 
-def _status(realized: Decimal, planned: Decimal) -> str:
-    """Ahead, on plan (within ±10% of the plan's figure) or behind."""
-    band = abs(planned) * ON_PLAN
+def _status(realized: Decimal, planned: Decimal, chance: Decimal = ZERO) -> str:
+    """Ahead, on plan or behind: on plan within ±10% of the plan's figure, or within what chance
+    alone gives at the plan's rates (two-sided, at ALPHA), whichever is wider."""
+    band = max(abs(planned) * ON_PLAN, chance)
     if realized > planned + band:
         return "ahead"
     if realized < planned - band:
         return "behind"
     return "on plan"
-
-
-def _recommend(
-    plan: Plan,
-    known: Sequence[Month],
-    to_date: ToDate,
-    latest_psi: float,
-    rate: Decimal | None,
-    positive_name: str,
-) -> tuple[str, tuple[str, ...]]:
-    """keep, watch or retrain, with the reasons in a stakeholder's words."""
-    reasons = []
-    recall_dropped = False
-    if rate is not None and plan.planned_rate:
-        change = rate / plan.planned_rate
-        if change >= Decimal("1.25") or change <= Decimal("0.8"):
-            word = "risen" if change > 1 else "fallen"
-            reasons.append(
-                f"The share of {positive_name} has {word} from {plan.planned_rate:.1%} in the plan to {rate:.1%}."
-            )
-    last = known[-1] if known else None
-    if last is not None and last.recall is not None and plan.values is not None:
-        caught, _low, high = last.recall
-        expected = float(plan.test.tpr)
-        recall_dropped = high < expected
-        still = "only" if recall_dropped else "still"
-        reasons.append(
-            f"The model {still} catches {caught:.0%} of them in {last.month} ({expected:.0%} on the test set)."
-        )
-    if last is not None and last.realized_uplift is not None and last.planned_uplift:
-        ratio = last.realized_uplift / last.planned_uplift - ONE
-        more = "more" if ratio > 0 else "less"
-        reasons.append(f"{last.month} was worth {abs(ratio):.0%} {more} than planned.")
-    reading = drift_reading(latest_psi)
-    reasons.append(
-        {
-            "stable": f"The production scores look like the test set's (PSI {latest_psi:.2f}).",
-            "watch": f"The production scores have moved somewhat from the test set's (PSI {latest_psi:.2f}).",
-            "shifted": f"The production scores have shifted from the test set's (PSI {latest_psi:.2f}).",
-        }[reading]
-    )
-    standing = {"ahead": "ahead of the plan", "behind": "behind the plan", "on plan": "on plan"}[to_date.status]
-    reasons.append(f"To date the project is {standing}.")
-    if reading == "shifted" or recall_dropped:
-        return "retrain", tuple(reasons)
-    if reading == "watch" or to_date.status == "behind":
-        return "watch", tuple(reasons)
-    return "keep", tuple(reasons)

@@ -19,14 +19,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
 from reports import figures as f
-from reports.outcomes import Outcomes, read_outcomes
+from reports import realized_inputs as inputs
+from reports.alerts import drift_limits
+from reports.calibration import check_calibration
+from reports.outcomes import LogOptions, Outcomes, calendar, read_outcomes
 from reports.plan import LoadedPlan, load_plan
 from reports.plan_vs_actual import Month, Plan, Realized, realize
 from reports.publish import write_files
-from tracker.errors import TrackerError, UsageError
+from tracker.errors import UsageError
 from tracker.money import cents
 from tracker.record import layout
 from tracker.urls import redact_all
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from tracker.record import Record
 
 __all__ = ["RealizedReport", "build_realized", "publish_realized"]
-
-DECILES = [q / 10 for q in range(1, 10)]
 
 
 @dataclass(frozen=True)
@@ -60,77 +59,70 @@ def build_realized(
     run_id: str | None = None,
     start: date | None = None,
     end: date | None = None,
+    options: LogOptions | None = None,
     refresh: bool = False,
     check_tags: bool = True,
+    log: bool = True,
     now: datetime | None = None,
 ) -> RealizedReport:
     """Every month of production against the plan, the project to date, the drift, and a recommendation."""
     from reports.charts import cumulative_chart, psi_chart
 
+    options = options or LogOptions()
     if start is not None and end is not None and start > end:
         raise UsageError(f"`outcomes.start` {start} is after `outcomes.end` {end}; swap them")
     planned = load_plan(record, settings, run_id, refresh=refresh, check_tags=check_tags)
     plan = planned.plan
-    edges = _edges(record, planned.best.run_id, plan.task)
-    plan = replace(plan, test_bins=edges[1])
+    test = record.artifacts.load_predictions(planned.best.run_id, "test")
+    calibration, calibration_figures = None, None
+    if plan.task == "classification" and test is not None and "y_score" in test.columns:
+        validation = record.artifacts.load_predictions(planned.best.run_id, "val")
+        calibration, calibration_figures = check_calibration(validation, test)
+    edges, test_bins = inputs.edges(test, planned.best.run_id, plan)
     outcomes = read_outcomes(
         outcomes_path,
         task=plan.task,
         threshold=plan.threshold,
-        bin_edges=edges[0],
+        bin_edges=edges,
         train_mean=planned.best.train_mean,
         start=start,
         end=end,
+        options=options,
+        calibration=calibration,
     )
     if not outcomes.months:
         raise UsageError(
             f"`outcomes`: no prediction in {outcomes_path} falls between {start or 'the start'} and "
-            f"{end or 'the end'} ({outcomes.outside_window} outside); widen `outcomes.start`/`outcomes.end`"
+            f"{end or 'the end'} ({outcomes.outside_window} outside); widen --start/--end"
         )
-    running = _running_costs(settings, plan, outcomes, refresh=refresh)
-    realized = realize(plan, outcomes.months, running, positive_name=settings.roi.positive_name)
+    if not outcomes.months[0].scored:
+        test_bins = inputs.decision_bins(test, plan)
+    plan = replace(plan, test_bins=test_bins)
+    deployed = inputs.deployed_month(settings, outcomes)
+    months = calendar(outcomes)
+    running = inputs.running_costs(settings, plan, months, refresh=refresh)
+    realized = realize(plan, months, running, deployed=deployed, positive_name=settings.roi.positive_name)
     generated = (now or datetime.now(tz=UTC)).replace(microsecond=0)
-    stated = _present(settings, planned, realized, outcomes, start, end, record.tracking_uri, generated)
+    context = _Context(outcomes, start, end, options, deployed, calibration_figures, log)
+    stated = _present(settings, planned, realized, context, record.tracking_uri, generated)
     charts = _charts(realized, plan.currency, cumulative_chart, psi_chart)
     return RealizedReport(stated, charts, planned.parent_run_id)
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the report read and how: the log, the window, the options, the deployment month, the scores."""
+
+    outcomes: Outcomes
+    start: date | None
+    end: date | None
+    options: LogOptions
+    deployed: str
+    calibration: f.CalibrationFigures | None
+    log: bool
+
+
 # -- gathering ---------------------------------------------------------------------------------------
-
-
-def _edges(record: Record, best_run_id: str, task: str) -> tuple[list[float], tuple[int, ...]]:
-    """Decile edges of the test set's scores (or predictions), and the test set's count in each bin."""
-    test = record.artifacts.load_predictions(best_run_id, "test")
-    column = "y_score" if task == "classification" else "y_pred"
-    if test is None or column not in test.columns:
-        raise TrackerError(f"run {best_run_id} has no predictions/test.parquet with {column}; the PSI needs them")
-    scores = test[column].to_numpy(dtype=float)
-    edges = sorted({float(e) for e in np.quantile(scores, DECILES)})
-    bins = np.searchsorted(np.asarray(edges), scores, side="right")
-    return edges, tuple(int(c) for c in np.bincount(bins, minlength=len(edges) + 1))
-
-
-def _running_costs(settings: Settings, plan: Plan, outcomes: Outcomes, *, refresh: bool) -> list[tuple[Decimal, str]]:
-    """Each month's running cost: billed for ``roi.running_cost_from``'s tags, or the plan's figure."""
-    source = settings.roi.running_cost_from
-    if source is None:
-        return [(plan.running_cost_per_month, "configured")] * len(outcomes.months)
-    if settings.cost.source == "estimate":
-        raise UsageError("roi.running_cost_from needs billed spend; choose `cost.source` explorer or billing-file")
-    import calendar
-
-    from cost.service import spend_filter, spend_for
-
-    first, last = outcomes.months[0].month, outcomes.months[-1].month
-    year, month = (int(part) for part in last.split("-"))
-    window = (date.fromisoformat(f"{first}-01"), date(year, month, calendar.monthrange(year, month)[1]))
-    tagged = spend_filter(settings, tags=source.tags, window=window, granularity="monthly")
-    by_month = spend_for(settings, tagged, refresh=refresh, check_tags=False).by_month()
-    # A month the bill does not cover yet is said so, not silently free.
-    return [
-        (by_month[m.month], "billed") if m.month in by_month else (Decimal(0), "billed: none found")
-        for m in outcomes.months
-    ]
 
 
 # -- presenting ----------------------------------------------------------------------------------------
@@ -143,41 +135,34 @@ def _interval(value: tuple[float, float, float] | None) -> f.Interval | None:
     return f.Interval(share, low, high)
 
 
-def _month_figures(month_result: Month) -> f.MonthFigures:
+def _month_figures(m: Month, classifier: bool) -> f.MonthFigures:
+    e = m.expected
     return f.MonthFigures(
-        month=month_result.month,
-        index=month_result.index,
-        predictions=month_result.predictions,
-        labelled=month_result.labelled,
-        share_labelled=f.score(month_result.share_labelled),
-        tp=month_result.counts.tp,
-        fp=month_result.counts.fp,
-        fn=month_result.counts.fn,
-        tn=month_result.counts.tn,
-        realized_value_labelled=f.money(
-            None
-            if month_result.realized_value is None
-            else month_result.realized_value - (month_result.baseline_value or Decimal(0))
-        ),
-        realized_value=f.money(month_result.realized_uplift),
-        realized_value_estimated=month_result.labelled < month_result.predictions,
-        planned_value=cents(month_result.planned_uplift),
-        running_cost=cents(month_result.running_cost),
-        running_cost_basis=month_result.running_cost_basis,
-        realized_net=f.money(month_result.realized_net),
-        planned_net=cents(month_result.planned_net),
-        psi=f.score(month_result.psi) or Decimal(0),
-        positive_rate=f.score(month_result.positive_rate),
-        precision=_interval(month_result.precision),
-        recall=_interval(month_result.recall),
-        gap=None
-        if month_result.gap is None
-        else f.GapFigures(
-            cents(month_result.gap.volume),
-            cents(month_result.gap.base_rate),
-            cents(month_result.gap.quality),
-            cents(month_result.gap.total),
-        ),
+        month=m.month,
+        index=m.index,
+        predictions=m.predictions,
+        labelled=m.labelled,
+        share_labelled=f.score(m.share_labelled),
+        tp=m.counts.tp,
+        fp=m.counts.fp,
+        fn=m.counts.fn,
+        tn=m.counts.tn,
+        expected=f.ExpectedFigures(*(cents(c) for c in (e.tp, e.fp, e.fn, e.tn))) if classifier else None,
+        realized_value=cents(m.realized_uplift),
+        estimated_value=cents(m.estimated_uplift),
+        value=cents(m.uplift),
+        value_estimated=m.labelled < m.predictions,
+        planned_value=cents(m.planned_uplift),
+        running_cost=cents(m.running_cost),
+        running_cost_basis=m.running_cost_basis,
+        net=cents(m.net),
+        planned_net=cents(m.planned_net),
+        psi=f.score(m.psi) or Decimal(0),
+        drift=m.drift,
+        positive_rate=f.score(m.positive_rate),
+        precision=_interval(m.precision),
+        recall=_interval(m.recall),
+        gap=f.GapFigures(cents(m.gap.volume), cents(m.gap.base_rate), cents(m.gap.quality), cents(m.gap.total)),
     )
 
 
@@ -185,15 +170,14 @@ def _present(
     settings: Settings,
     planned: LoadedPlan,
     realized: Realized,
-    outcomes: Outcomes,
-    start: date | None,
-    end: date | None,
+    context: _Context,
     tracking_uri: str,
     generated: datetime,
 ) -> f.RealizedFigures:
     from tracker import __version__
 
     plan, to_date, latest = planned.plan, _to_date(realized), realized.months[-1]
+    outcomes = context.outcomes
     return f.RealizedFigures(
         schema=f.REALIZED_SCHEMA,
         headline=f.RealizedHeadline(
@@ -206,12 +190,23 @@ def _present(
             latest_month=latest.month,
             latest_share_labelled=f.score(latest.share_labelled),
         ),
-        plan=_plan_figures(planned),
-        months=tuple(_month_figures(m) for m in realized.months),
+        plan=_plan_figures(planned, context),
+        months=tuple(_month_figures(m, plan.values is not None) for m in realized.months),
         to_date=to_date,
-        drift=_drift(plan, realized),
+        drift=_drift(plan, realized, outcomes),
         recommendation=f.RecommendationFigures(realized.recommendation, realized.reasons),
-        input=f.InputFigures(outcomes.location, outcomes.files, f.DateWindow(start, end), outcomes.outside_window),
+        input=f.InputFigures(
+            outcomes=outcomes.location,
+            files=outcomes.files,
+            window=f.DateWindow(context.start, context.end),
+            rows_outside_window=outcomes.outside_window,
+            repeats_dropped=outcomes.duplicates_dropped,
+            model_version=context.options.model_version or (outcomes.versions[0] if outcomes.versions else None),
+            score_scale=context.options.score_scale,
+            logged=context.log,
+            full=outcomes.outside_window == 0,
+        ),
+        warnings=_warnings(realized, outcomes),
         provenance=f.Provenance(
             experiment=settings.experiment,
             experiment_id=planned.experiment_id,
@@ -227,13 +222,35 @@ def _present(
     )
 
 
+def _warnings(realized: Realized, outcomes: Outcomes) -> tuple[str, ...]:
+    """What the reader must know before trusting the figures, one sentence each."""
+    out = []
+    unbilled = [m.month for m in realized.months if m.running_cost_basis == inputs.NO_BILL]
+    if unbilled:
+        out.append(
+            f"No bill line for the serving tags in {', '.join(unbilled)}: the running cost of "
+            f"{'that month' if len(unbilled) == 1 else 'those months'} is counted as 0 until the bill arrives."
+        )
+    empty = [m.month for m in realized.months if not m.predictions]
+    if empty:
+        out.append(f"No predictions in {', '.join(empty)}: counted as months of zero volume.")
+    partly = [m for m in realized.months if m.predictions and m.labelled < m.predictions]
+    if partly:
+        shown = ", ".join(f"{m.month} {m.share_labelled:.0%} labelled" for m in partly)
+        out.append(f"Partly known months ({shown}): their unlabelled predictions are estimated from the scores.")
+    if outcomes.duplicates_dropped:
+        out.append(f"{outcomes.duplicates_dropped:,} predictions repeated an id and were left out (--dedupe).")
+    return tuple(out)
+
+
 _TO_DATE = tuple(field.name for field in dataclasses.fields(f.ToDateFigures))
 
 
 def _to_date(realized: Realized) -> f.ToDateFigures:
     t = realized.to_date
     return f.ToDateFigures(
-        realized_net=cents(t.realized_net),
+        net=cents(t.net),
+        estimated=cents(t.estimated),
         planned_net=cents(t.planned_net),
         development_cost=f.money(t.development_cost),
         net_after_development=cents(t.net_after_development),
@@ -244,7 +261,7 @@ def _to_date(realized: Realized) -> f.ToDateFigures:
     )
 
 
-def _plan_figures(planned: LoadedPlan) -> f.PlanFigures:
+def _plan_figures(planned: LoadedPlan, context: _Context) -> f.PlanFigures:
     plan = planned.plan
     return f.PlanFigures(
         source=plan.source,
@@ -257,15 +274,22 @@ def _plan_figures(planned: LoadedPlan) -> f.PlanFigures:
         development_cost=f.money(plan.development_cost),
         discount_rate_annual=plan.discount_rate_annual,
         monthly_benefit=planned.figures.value_model.monthly_benefit,
+        deployed_month=context.deployed,
+        calibration=context.calibration,
     )
 
 
-def _drift(plan: Plan, realized: Realized) -> f.DriftFigures:
+def _drift(plan: Plan, realized: Realized, outcomes: Outcomes) -> f.DriftFigures:
     classifier = plan.values is not None
     alerts = plan.test.tp + plan.test.fp
+    latest = realized.months[-1]
+    limits = drift_limits(latest.predictions, sum(plan.test_bins), len(plan.test_bins))
     return f.DriftFigures(
         psi=f.score(realized.latest_psi) or Decimal(0),
         status=realized.drift_status,
+        watch_limit=f.score(limits.watch) or Decimal(0),
+        shifted_limit=f.score(limits.shifted) or Decimal(0),
+        basis="score deciles" if outcomes.months[0].scored else "decision rate",
         positive_rate=f.score(realized.positive_rate),
         planned_positive_rate=f.score(plan.planned_rate) if classifier else None,
         test_recall=f.score(plan.test.tpr) if classifier else None,
@@ -278,17 +302,19 @@ def _charts(
 ) -> dict[str, str]:
     months = [m.month for m in result.months]
     planned: list[Decimal] = []
-    realized: list[Decimal | None] = []
+    realized: list[Decimal] = []
+    estimated: list[bool] = []
     plan_total, real_total = Decimal(0), Decimal(0)
-    known = True
     for m in result.months:
         plan_total += m.planned_net
         planned.append(plan_total)
-        known = known and m.realized_net is not None
-        real_total += m.realized_net or Decimal(0)
-        realized.append(real_total if known else None)
+        real_total += m.net
+        realized.append(real_total)
+        estimated.append(m.estimated_uplift != 0 or m.labelled < m.predictions)
     return {
-        "cumulative": cumulative_chart(months, planned, realized, ylabel=f"cumulative net ({currency})"),
+        "cumulative": cumulative_chart(
+            months, planned, realized, estimated=estimated, ylabel=f"cumulative net ({currency})"
+        ),
         "psi": psi_chart(months, [m.psi for m in result.months]),
     }
 
@@ -306,10 +332,20 @@ def publish_realized(
     paper: str = "a4",
     on_refused: Callable[[str], None] | None = None,
 ) -> tuple[str, ...]:
-    """Write the three files as a set; log the months as metric steps on the sweep's run; tag the model."""
+    """Write the three files as a set; log the months as metric steps on the sweep's run; tag the model.
+
+    A report built with ``log=False`` (``--no-log``) touches nothing in MLflow. The model's
+    registry tags are its standing to date, so only a report that covers the whole log from
+    the deployment month sets them; one over a chosen window logs its months and files only.
+    """
     written = write_files(report, pdf=pdf, html=html, json_path=json_path, paper=paper, on_refused=on_refused)
+    read = report.figures.input
+    if not read.logged:
+        return tuple(written)
     if report.parent_run_id is not None:
         record.artifacts.log_monthly(report.parent_run_id, _series(report.figures.months), written)
+    if not read.full:
+        return tuple(written)
     h = report.figures.headline
     tags = {
         layout.VERSION_TAG_REALIZED_ROI: str(h.roi_percent) if h.roi_percent is not None else "undefined",

@@ -2,7 +2,7 @@
 scoring clients it never saw, six months of them, with a drift from the third month.
 
     python -m tracker sweep --config examples/marketing.yaml
-    python examples/production/make_log.py --data bank-full.csv.gz      # UCI's full file
+    python examples/production/make_log.py      # UCI's full file, examples/data/bank-full.csv.gz
 
 Clients: the rows of UCI's bank-full.csv (CC BY 4.0; see examples/data/README.md) that are
 not in bank.csv, the model's training file, so none of them was seen in training. Each
@@ -36,7 +36,9 @@ COLD_SHARE = 0.6
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="UCI's bank-full.csv(.gz)")
+    parser.add_argument(
+        "--data", type=Path, default=HERE.parent / "data" / "bank-full.csv.gz", help="UCI's bank-full.csv(.gz)"
+    )
     parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
     parser.add_argument("--out", type=Path, default=HERE / "term-deposit-2027.csv.gz")
     args = parser.parse_args()
@@ -76,7 +78,9 @@ def main() -> None:
             pd.DataFrame(
                 {
                     "timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "id": [f"c{r:05d}" for r in rows],
+                    # One id a prediction; a client may be scored again in a later month.
+                    "id": [f"{month}-{n:05d}" for n in range(1, volume + 1)],
+                    "client_id": [f"c{r:05d}" for r in rows],
                     "model_version": version,
                     "y_score": np.round(scores, 6),
                     "y_true": truth,

@@ -23,8 +23,10 @@ from reports.figures._codec import (
 )
 from reports.figures._realized import (
     REALIZED_SCHEMA,
+    CalibrationFigures,
     DateWindow,
     DriftFigures,
+    ExpectedFigures,
     GapFigures,
     InputFigures,
     Interval,
@@ -81,6 +83,7 @@ __all__ = [
     "AlternativeFigures",
     "AssumptionFigures",
     "BaselineFigures",
+    "CalibrationFigures",
     "ConfusionCell",
     "ConfusionCells",
     "ConfusionFigures",
@@ -89,6 +92,7 @@ __all__ = [
     "DevelopmentCostLine",
     "DriftFigures",
     "EstimateBeside",
+    "ExpectedFigures",
     "Figures",
     "GapFigures",
     "HeadlineFigures",

@@ -9,14 +9,15 @@ from decimal import Decimal
 from reports.figures._codec import Figures
 from reports.figures._sources import Provenance
 
-REALIZED_SCHEMA = "tracker.realized-report/1"
+REALIZED_SCHEMA = "tracker.realized-report/2"
 
 
 @dataclass(frozen=True)
 class ToDateFigures(Figures):
-    """The project to date: realized against planned, after the development cost."""
+    """The project to date: the net (realized on labelled rows, estimated on the rest) against planned."""
 
-    realized_net: Decimal
+    net: Decimal
+    estimated: Decimal  # the part of the net estimated from scores, before labels arrive
     planned_net: Decimal
     development_cost: Decimal | None
     net_after_development: Decimal
@@ -33,7 +34,8 @@ class RealizedHeadline(Figures):
     currency: str
     recommendation: str  # keep, watch, retrain
     reasons: tuple[str, ...]
-    realized_net: Decimal
+    net: Decimal
+    estimated: Decimal
     planned_net: Decimal
     development_cost: Decimal | None
     net_after_development: Decimal
@@ -45,6 +47,16 @@ class RealizedHeadline(Figures):
     latest_psi: Decimal
     latest_month: str
     latest_share_labelled: Decimal | None
+
+
+@dataclass(frozen=True)
+class CalibrationFigures(Figures):
+    """How the scores the estimates rest on were checked: Brier scores on the test set."""
+
+    method: str  # "none" (scores used as logged) or "platt" (fitted on the validation split)
+    brier_as_logged: Decimal
+    brier_calibrated: Decimal
+    words: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,8 @@ class PlanFigures(Figures):
     development_cost: Decimal | None
     discount_rate_annual: Decimal
     monthly_benefit: Decimal
+    deployed_month: str  # month 1 of the ramp-up: realized.deployed_on, or the log's first month
+    calibration: CalibrationFigures | None  # classification with scores
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,16 @@ class GapFigures(Figures):
 
 
 @dataclass(frozen=True)
+class ExpectedFigures(Figures):
+    """Outcome counts expected among a month's unlabelled rows, to two decimals."""
+
+    tp: Decimal
+    fp: Decimal
+    fn: Decimal
+    tn: Decimal
+
+
+@dataclass(frozen=True)
 class MonthFigures(Figures):
     """One calendar month of production against the plan."""
 
@@ -95,25 +119,33 @@ class MonthFigures(Figures):
     fp: int
     fn: int
     tn: int
-    realized_value_labelled: Decimal | None
-    realized_value: Decimal | None
-    realized_value_estimated: bool
+    expected: ExpectedFigures | None  # the unlabelled rows' expected outcomes (classification)
+    realized_value: Decimal  # labelled rows, over the plan's baseline
+    estimated_value: Decimal  # unlabelled rows, from the calibrated scores
+    value: Decimal  # the two together
+    value_estimated: bool  # whether any of it is estimated
     planned_value: Decimal
     running_cost: Decimal
     running_cost_basis: str
-    realized_net: Decimal | None
+    net: Decimal
     planned_net: Decimal
     psi: Decimal
+    drift: str  # stable, watch, shifted, not judged
     positive_rate: Decimal | None
     precision: Interval | None
     recall: Interval | None
-    gap: GapFigures | None
+    gap: GapFigures
 
 
 @dataclass(frozen=True)
 class DriftFigures(Figures):
+    """The latest month's drift: its PSI, the limits a month of its size reaches by chance, on what."""
+
     psi: Decimal
-    status: str
+    status: str  # stable, watch, shifted, not judged
+    watch_limit: Decimal
+    shifted_limit: Decimal
+    basis: str  # "score deciles", or "decision rate" for a log of decisions only
     positive_rate: Decimal | None
     planned_positive_rate: Decimal | None
     test_recall: Decimal | None
@@ -140,6 +172,11 @@ class InputFigures(Figures):
     files: int
     window: DateWindow
     rows_outside_window: int
+    repeats_dropped: int  # rows that repeated an id, left out by --dedupe
+    model_version: str | None
+    score_scale: str
+    logged: bool  # whether this run wrote to MLflow (not --no-log)
+    full: bool  # whether it covers the whole log from the deployment month (only then are registry tags set)
 
 
 @dataclass(frozen=True)
@@ -154,4 +191,5 @@ class RealizedFigures(Figures):
     drift: DriftFigures
     recommendation: RecommendationFigures
     input: InputFigures
+    warnings: tuple[str, ...]
     provenance: Provenance

@@ -37,17 +37,31 @@ from tracker.record.layout import REALIZED_FILE
     "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path(REALIZED_FILE),
     show_default=True, help="Every figure, money as decimal strings.",
 )  # fmt: skip
+@click.option(
+    "--score-scale", type=click.Choice(["probability", "percent", "logit"]), default="probability",
+    show_default=True, help="What y_score holds: a probability in [0, 1], a percentage, or log-odds.",
+)  # fmt: skip
+@click.option(
+    "--dedupe", is_flag=True, help="Keep each id's latest row and count the repeats (default: repeats are an error)."
+)
+@click.option("--model-version", help="Read only this model_version's predictions (needed when the log holds several).")
+@click.option(
+    "--no-log", "--dry-run", "no_log", is_flag=True,
+    help="Write the three files and touch nothing in MLflow (no metric steps, no files, no registry tags).",
+)  # fmt: skip
 @spend_options
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--tracking-uri", help="MLflow tracking URI.")
 def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, paper: str, **flags: Any) -> None:
     """Compare what the deployed model earned, month by month, with the ROI report's plan.
 
-    --start and --end choose the production months (UTC); the running cost for
-    roi.running_cost_from's tags comes from --source, as for tracker report. The plan is
-    the ROI report logged on the sweep's parent run (or computed from the config). The
-    monthly figures are logged as metric steps on that run (monthly_realized_net, ...),
-    and the model's registered version gets realized_roi_to_date and drift_status.
+    Months are counted by the calendar from realized.deployed_on (default: the log's first
+    month); --start and --end choose the months shown (UTC), not when production began.
+    Unlabelled predictions are estimated from the model's calibrated scores. The running
+    cost for roi.running_cost_from's tags comes from --source, as for tracker report. The
+    plan is the ROI report logged on the sweep's parent run (or computed from the config).
+    The monthly figures are logged as metric steps on that run (monthly_net, ...); a run
+    over the whole log also sets the model version's realized_roi_to_date and drift_status.
     """
     from reports.publish import repair_files
     from reports.realized_report import publish_realized
@@ -73,17 +87,33 @@ def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, 
         paper=paper,
         on_refused=lambda url: click.echo(f"note: not loaded: {url}", err=True),
     )
-    h = built.figures.headline
+    for warning in built.figures.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    _summary(built.figures)
+    where = "" if not flags["no_log"] else " (nothing logged to MLflow: --no-log)"
+    click.echo(f"Wrote {', '.join(files)}{where}")
+
+
+def _summary(figures: Any) -> None:
+    """The recommendation and the figures to date, money as finance prints it."""
+    from tracker.money import grouped
+
+    h = figures.headline
     cur = h.currency
+
+    def shown(value: Any) -> str:
+        return f"{grouped(value)} {cur}"
+
     click.echo(f"{h.recommendation.capitalize()}: {' '.join(h.reasons)}")
-    click.echo(f"  realized net to date: {h.realized_net} {cur} against {h.planned_net} {cur} planned ({h.status})")
+    estimated = f", {shown(h.estimated)} of it estimated" if h.estimated else ""
+    click.echo(f"  net to date: {shown(h.net)}{estimated}, against {shown(h.planned_net)} planned ({h.status})")
     roi = f"{h.roi_percent}%" if h.roi_percent is not None else "undefined (no development cost found)"
-    click.echo(f"  realized ROI to date: {roi}; NPV to date {h.npv} {cur}; payback {h.payback_month or 'not yet'}")
+    click.echo(f"  ROI to date: {roi}; NPV to date {shown(h.npv)}; payback {h.payback_month or 'not yet'}")
     click.echo(f"  drift: {h.drift_status} (PSI {h.latest_psi} in {h.latest_month})")
-    click.echo(f"Wrote {', '.join(files)}")
 
 
 def _build(settings: Any, outcomes: Path, record: Any, run_id: str | None, flags: dict[str, Any]) -> Any:
+    from reports.outcomes import LogOptions
     from reports.realized_report import build_realized
 
     return build_realized(
@@ -93,8 +123,10 @@ def _build(settings: Any, outcomes: Path, record: Any, run_id: str | None, flags
         run_id=run_id,
         start=flags["start"].date() if flags["start"] else None,
         end=flags["end"].date() if flags["end"] else None,
+        options=LogOptions(flags["score_scale"], flags["dedupe"], flags["model_version"]),
         refresh=flags["refresh"],
         check_tags=not flags["skip_tag_check"],
+        log=not flags["no_log"],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -236,3 +237,13 @@ class RoiConfig(_Section):
         if len(set(names)) != len(names):
             raise ValueError("one_off_costs: each cost needs its own name")
         return self
+
+
+class RealizedConfig(_Section):
+    """What ``tracker realized`` needs beyond the plan: when the model went into production.
+
+    ``deployed_on`` is month 1 of the ramp-up and of the discounting; months are counted from
+    it by the calendar. Without it, the production log's first month is taken.
+    """
+
+    deployed_on: date | None = None

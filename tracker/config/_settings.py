@@ -20,6 +20,7 @@ from tracker.config._common import (
     _shown,
 )
 from tracker.config._roi import (
+    RealizedConfig,
     RoiConfig,
 )
 from tracker.config._sweep import (
@@ -54,6 +55,7 @@ class Settings(_Section):
     compute: ComputeConfig = Field(default_factory=lambda: ComputeConfig())
     cost: CostConfig = Field(default_factory=lambda: CostConfig())
     roi: RoiConfig = Field(default_factory=lambda: RoiConfig())
+    realized: RealizedConfig = Field(default_factory=lambda: RealizedConfig())
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -104,13 +104,16 @@ HEADLINE_METRICS = (
 # tracker realized logs ``monthly_<figure>`` steps, step = the month's index in production.
 MONTHLY_PREFIX = "monthly_"
 MONTHLY_FIGURES = (
-    "realized_net",
+    "net",
     "planned_net",
+    "value",
     "realized_value",
+    "estimated_value",
     "planned_value",
     "running_cost",
     "psi",
     "predictions",
+    "share_labelled",
 )
 
 # -- parameters --------------------------------------------------------------------------------
