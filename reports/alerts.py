@@ -150,7 +150,9 @@ def drift_words(month: str, predictions: int, value: float, reading: str) -> str
     }[reading]
 
 
-def recommend(plan: Plan, months: Sequence[Month], to_date: ToDate, positive_name: str) -> tuple[str, tuple[str, ...]]:
+def recommend(
+    plan: Plan, months: Sequence[Month], to_date: ToDate, positive_name: str, moved: Sequence[str] = ()
+) -> tuple[str, tuple[str, ...]]:
     """keep, watch or retrain, with the reasons in a stakeholder's words (the rules: :mod:`reports.alerts`)."""
     reasons: list[str] = []
     retrain = watch = False
@@ -171,11 +173,19 @@ def recommend(plan: Plan, months: Sequence[Month], to_date: ToDate, positive_nam
     if latest is not None and latest.planned_uplift:
         ratio = latest.uplift / latest.planned_uplift - ONE
         more = "more" if ratio > 0 else "less"
-        estimated = " (partly estimated)" if latest.estimated_uplift else ""
+        estimated = (
+            ""
+            if latest.labelled == latest.predictions
+            else " (estimated: no outcome known yet)"
+            if not latest.labelled
+            else " (partly estimated)"
+        )
         reasons.append(f"{latest.month} was worth {abs(ratio):.0%} {more} than planned{estimated}.")
     if latest is not None:
         watch = watch or latest.drift in ("watch", "shifted")
         reasons.append(drift_words(latest.month, latest.predictions, latest.psi, latest.drift))
+        if moved and latest.drift in ("watch", "shifted"):
+            reasons.append(f"The inputs that moved most in {latest.month}: {', '.join(moved)}.")
     standing = {"ahead": "ahead of the plan", "behind": "behind the plan", "on plan": "on plan"}[to_date.status]
     reasons.append(f"To date the project is {standing}.")
     if retrain:

@@ -92,7 +92,7 @@ def source(
     rows = f"SELECT * FROM {scan}{where}"
     if "id" not in types:
         return rows, rows, versions
-    ts = "TRY_CAST(timestamp AS TIMESTAMPTZ)" if _text(types, "timestamp") else "timestamp"
+    ts = "TRY_CAST(timestamp AS TIMESTAMPTZ)" if is_text(types, "timestamp") else "timestamp"
     latest = f"{rows} QUALIFY id IS NULL OR row_number() OVER (PARTITION BY id ORDER BY {ts} DESC NULLS LAST) = 1"
     return rows, latest, versions
 
@@ -118,7 +118,12 @@ def repeats(con: Any, rows: str, types: dict[str, str], path: Path, options: Log
     return repeated
 
 
-def _text(types: dict[str, str], column: str) -> bool:
+def quoted(name: str) -> str:
+    """A column name as a DuckDB identifier, whatever it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def is_text(types: dict[str, str], column: str) -> bool:
     return types[column].upper().startswith("VARCHAR")
 
 
@@ -138,7 +143,7 @@ def rows_view(types: dict[str, str], task: str, path: Path, scale: ScoreScale) -
         )
 
     def number(column: str) -> str:
-        if _text(types, column):
+        if is_text(types, column):
             return f"TRY_CAST(NULLIF(TRIM({column}), '') AS DOUBLE)"
         return f"CAST({column} AS DOUBLE)"
 
@@ -147,8 +152,8 @@ def rows_view(types: dict[str, str], task: str, path: Path, scale: ScoreScale) -
         score = {"probability": raw, "percent": f"{raw} / 100", "logit": f"1 / (1 + exp(-{raw}))"}[scale]
     else:
         score = number("y_score" if "y_score" in columns else "y_pred")
-    ts = "TRY_CAST(timestamp AS TIMESTAMPTZ)" if _text(types, "timestamp") else "CAST(timestamp AS TIMESTAMPTZ)"
-    raw_truth = "NULLIF(TRIM(y_true), '')" if _text(types, "y_true") else "NULL"
+    ts = "TRY_CAST(timestamp AS TIMESTAMPTZ)" if is_text(types, "timestamp") else "CAST(timestamp AS TIMESTAMPTZ)"
+    raw_truth = "NULLIF(TRIM(y_true), '')" if is_text(types, "y_true") else "NULL"
     raw_score = f"CAST({'y_score' if 'y_score' in columns else 'y_pred'} AS VARCHAR)"
     return (
         f"SELECT {ts} AS ts, {score} AS score, {number('y_true')} AS truth, {raw_truth} AS raw_truth, "

@@ -133,6 +133,11 @@ def read_outcomes(
         con.close()
     if not records:
         raise UsageError(f"`outcomes`: {path} has no rows; it needs one row per prediction")
+    if not summary.by_month:
+        raise UsageError(
+            f"`outcomes`: no prediction in {path} falls between {start or 'the start'} and "
+            f"{end or 'the end'} ({summary.outside} outside); widen --start/--end"
+        )
     return Outcomes(summary.months(), summary.outside, str(path), files, summary.first_month(), dropped, versions)
 
 

@@ -301,12 +301,14 @@ def realize(
     *,
     deployed: str | None = None,
     positive_name: str = "positive cases",
+    moved: Sequence[str] = (),
 ) -> Realized:
     """Every month against the plan, the project to date, the drift, and what to do about it.
 
     ``outcomes`` are consecutive calendar months (a month without predictions is one with
     none); ``deployed`` (YYYY-MM, default the first of them) is month 1 of the ramp-up and of
-    the discounting. ``running`` is each month's running cost and its basis.
+    the discounting. ``running`` is each month's running cost and its basis. ``moved`` names
+    the features that moved most in the latest month, in words, for the reasons.
     """
     first = deployed or (outcomes[0].month if outcomes else "")
     months = tuple(_month(plan, month_index(first, m.month), m, *running[i]) for i, m in enumerate(outcomes))
@@ -316,7 +318,7 @@ def realize(
     positives = sum((Decimal(m.counts.tp + m.counts.fn) + m.expected.positives for m in months), ZERO)
     predictions = sum(m.predictions for m in months)
     rate = positives / Decimal(predictions) if predictions and plan.values is not None else None
-    recommendation, reasons = recommend(plan, months, to_date, positive_name)
+    recommendation, reasons = recommend(plan, months, to_date, positive_name, moved)
     return Realized(
         months, to_date, latest_psi, latest.drift if latest else "not judged", rate, recommendation, reasons
     )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from tracker.config import Settings
 
-__all__ = ["NO_BILL", "decision_bins", "deployed_month", "edges", "running_costs"]
+__all__ = ["NO_BILL", "decision_bins", "deployed_month", "edges", "running_costs", "test_features"]
 
 DECILES = [q / 10 for q in range(1, 10)]
 # A month the bill does not cover yet is said so, not silently free.
@@ -77,3 +77,22 @@ def running_costs(
     by_month = spend_for(settings, tagged, refresh=refresh, check_tags=False).by_month()
     # A month the bill does not cover yet is said so, not silently free.
     return [(by_month[m.month], "billed") if m.month in by_month else (Decimal(0), NO_BILL) for m in months]
+
+
+def test_features(settings: Settings, task: str, test: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The test split's features, for the feature drift: the config's dataset split again with its seed,
+    used only when its outcomes are the logged test predictions' own (the same split), else None."""
+    from tracker.errors import TrackerError as Failed
+    from tuning.datasets import load_dataset, split_dataset
+
+    objective = settings.objective
+    if objective.function is not None or test is None or task not in ("classification", "regression"):
+        return None
+    try:
+        split = split_dataset(load_dataset(objective, task=task), seed=settings.seed)  # type: ignore[arg-type]
+    except Failed:
+        return None
+    truth = np.asarray(split.y_test, dtype=float)
+    if len(truth) != len(test) or not np.array_equal(truth, test["y_true"].to_numpy(dtype=float)):
+        return None
+    return split.x_test

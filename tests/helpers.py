@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -185,3 +186,41 @@ def worked_example(
     data["roi"]["bootstrap_replicates"] = replicates
     (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return swept_template(folder, empty_store, [["sweep", "--config", "marketing.yaml", "--quiet"], *(then or [])])
+
+
+MM = 72 / 25.4
+# The reports' page box (reports/templates/report.css): margins 22 mm top, 18 mm sides, 20 mm bottom.
+TOP, SIDE, BOTTOM = 22 * MM, 18 * MM, 20 * MM
+# A number a finance reader would not print: 4+ digits before the point without a separator, or 6+ after it.
+RAW_NUMBER = re.compile(r"(?<![\w,.])\d{4,}\.\d+|\d+\.\d{6,}")
+
+
+def pages_inside_margins(pdf_path: Path) -> list[str]:
+    """Each page's text, after checking it as a reader would: no character and no ink past a side
+    margin, and no page but the last under a third full."""
+    import pdfplumber
+
+    texts = []
+    with pdfplumber.open(pdf_path) as pdf:
+        pages = list(pdf.pages)
+        for number, page in enumerate(pages, 1):
+            texts.append(page.extract_text())
+            width, height = page.width, page.height
+            body = [c for c in page.chars if TOP - 2 < c["top"] and c["bottom"] < height - BOTTOM + 2]
+            # No character beyond a side margin.
+            beyond = [c["text"] for c in body if c["x0"] < SIDE - 1 or c["x1"] > width - SIDE + 1]
+            assert not beyond, f"page {number}: {''.join(beyond)!r} runs past a margin"
+            # No page under a third full, except the last.
+            lowest = max((c["bottom"] for c in body), default=TOP)
+            if number < len(pages):
+                assert (lowest - TOP) / (height - TOP - BOTTOM) > 1 / 3, f"page {number} is under a third full"
+            # The page as a picture: the side margins hold no ink (a chart or a rule past them too).
+            image = page.to_image(resolution=50).original.convert("L")
+            px = image.width / width
+            strip = [
+                image.getpixel((x, y))
+                for y in range(int(TOP * px), int((height - BOTTOM) * px))
+                for x in (*range(0, int(SIDE * px) - 2), *range(int((width - SIDE) * px) + 2, image.width))
+            ]
+            assert min(strip) > 240, f"page {number}: ink in a side margin"
+    return texts

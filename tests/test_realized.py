@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from reports.alerts import psi, wilson
 from reports.outcomes import MonthOutcomes
 from reports.plan_vs_actual import Plan, realize
-from tests.helpers import client, copy_store, parent_runs, worked_example
+from tests.helpers import RAW_NUMBER, client, copy_store, pages_inside_margins, parent_runs, worked_example
 from tracker.value import Confusion, OutcomeValues
 
 D = Decimal
@@ -252,14 +252,26 @@ def test_realized_on_the_worked_example(workdir: Path, invoke, reported: Path) -
     assert data["plan"]["threshold"] == roi["decision"]["threshold"]
     assert "logged on run" in data["plan"]["source"]
 
-    # On the sweep's parent run: the months as metric steps. A chosen window is not the model's
-    # standing to date, so its registry version keeps no realized tags.
+    # On a child run of the sweep, named realized: the months as metric steps. A chosen window is
+    # not the model's standing to date, so its registry version keeps no realized tags.
     [parent] = parent_runs("term-deposit-calls")
-    history = client().get_metric_history(parent.info.run_id, "monthly_net")
+
+    def realized_runs() -> list:
+        return client().search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}' and tags.`tracker.role` = 'realized'",
+        )
+
+    [run] = realized_runs()
+    assert run.info.run_name == "realized" and run.info.status == "FINISHED"
+    history = client().get_metric_history(run.info.run_id, "monthly_net")
     assert [(h.step, h.value) for h in history] == [(m["index"], float(m["net"])) for m in data["months"]]
     version = client().get_model_version_by_alias("term-deposit-calls", "champion")
     assert "drift_status" not in version.tags and "realized_roi_to_date" not in version.tags
-    # The PDF says what the JSON says, and carries it.
+    # The PDF says what the JSON says, and carries it; every table and chart inside the margins,
+    # and no raw decimals.
+    pages = pages_inside_margins(workdir / "realized.pdf")
+    assert not RAW_NUMBER.findall("\n".join(pages)), RAW_NUMBER.findall("\n".join(pages))[:5]
     reader = PdfReader(workdir / "realized.pdf")
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert f"{D(data['to_date']['net']):,.2f}" in text and data["headline"]["recommendation"].capitalize() in text
@@ -272,9 +284,27 @@ def test_realized_on_the_worked_example(workdir: Path, invoke, reported: Path) -
     data = json.loads((workdir / "realized.json").read_text())
     june = data["months"][-1]
     assert june["month"] == "2027-06" and june["value_estimated"] and D(june["estimated_value"]) != 0
+    # From March, six clients in ten come from the cold list (contact "unknown"): the feature that
+    # moved most, and named among the reasons whenever the scores drifted.
+    moved = data["drift"]["features"]
+    assert moved[0]["name"] == "contact" and moved[0]["detail"].startswith("'unknown'"), moved[:3]
+    if data["drift"]["status"] in ("watch", "shifted"):
+        assert any(r.startswith("The inputs that moved most in 2027-06: contact") for r in data["headline"]["reasons"])
     version = client().get_model_version_by_alias("term-deposit-calls", "champion")
     assert version.tags["drift_status"] == data["drift"]["status"]
     assert version.tags["realized_roi_to_date"] == (data["to_date"]["roi_percent"] or "undefined")
+    # A rerun replaces the months' steps: one realized run, one value a month, the trials untouched.
+    [run] = realized_runs()
+    history = client().get_metric_history(run.info.run_id, "monthly_psi")
+    assert [h.step for h in history] == [1, 2, 3, 4, 5, 6]
+    # --no-log writes the files and leaves MLflow as it was.
+    before = (run.info.run_id, dict(client().get_model_version_by_alias("term-deposit-calls", "champion").tags))
+    dry = invoke("realized", "--config", reported, "--outcomes", LOG, "--file", SERVING, "--end", "2027-03-31",
+                 "--no-log", "--json", "dry.json", "--out", "dry.pdf", "--html", "dry.html")  # fmt: skip
+    assert dry.exit_code == 0 and "nothing logged to MLflow" in dry.output, dry.output
+    [same] = realized_runs()
+    after = (same.info.run_id, dict(client().get_model_version_by_alias("term-deposit-calls", "champion").tags))
+    assert after == before and json.loads((workdir / "dry.json").read_text())["input"]["logged"] is False
 
 
 @pytest.fixture(scope="module")
@@ -374,6 +404,9 @@ BAD_LOGS: dict[str, tuple[dict[str, str | bytes], tuple[str, ...], str]] = {
         ("--model-version", "7"), "--model-version '7' is not in"),
     "a version asked of a log without versions": (
         {"log.csv": HEAD + ROWS}, ("--model-version", "1"), "--model-version needs a model_version column"),
+    "a window that holds none of it": (
+        {"log.csv": HEAD + ROWS}, ("--start", "2028-01-01"),
+        "falls between 2028-01-01 and the end (4 outside); widen --start/--end"),
     "decisions that are not 0/1": (
         {"log.csv": "timestamp,y_pred,y_true\n2027-01-02T10:00:00Z,0.4,1\n"}, (),
         "1 y_pred values lie outside [0, 1] (from 0.4 to 0.4); a classifier's y_pred is its decision, 0 or 1"),
@@ -405,6 +438,42 @@ def test_a_bad_production_log_is_one_line(workdir: Path, invoke, reported: Path)
     missing = invoke("realized", "--config", reported, "--outcomes", "nowhere.csv")
     assert missing.exit_code == 2 and "--outcomes: nowhere.csv does not exist" in missing.output
     assert (workdir / "realized.pdf").read_bytes() == b"the previous good report"  # nothing lost
+
+
+@pytest.mark.slow
+def test_calendar_and_bill_gaps_are_said(workdir: Path, invoke, reported: Path) -> None:
+    import yaml
+
+    # A prediction before the deployment month is an error naming both.
+    config = yaml.safe_load(reported.read_text())
+    config["realized"] = {"deployed_on": "2027-02-01"}
+    (workdir / "deployed.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "log.csv").write_text(HEAD + ROWS)
+    early = invoke("realized", "--config", "deployed.yaml", "--outcomes", "log.csv", "--no-log")
+    assert early.exit_code == 2 and len(early.output.strip().splitlines()) == 1, early.output
+    assert "realized.deployed_on is 2027-02-01, but the production log starts in 2027-01" in early.output
+    # Deployed in December: January is month 2; a February without predictions is a month of
+    # zero volume; a serving bill without March is warned in the terminal and on page 1.
+    config["realized"] = {"deployed_on": "2026-12-15"}
+    (workdir / "deployed.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "log.csv").write_text(HEAD + ROWS + "2027-03-02T10:00:00Z,0.6,\n")
+    with SERVING.open() as bill:
+        kept = [line for n, line in enumerate(bill) if n == 0 or not line.split(",")[1].startswith("2027-03")]
+    (workdir / "bill.csv").write_text("".join(kept))
+    result = invoke("realized", "--config", "deployed.yaml", "--outcomes", "log.csv", "--file", "bill.csv", "--no-log")
+    assert result.exit_code == 0, result.output
+    data = json.loads((workdir / "realized.json").read_text())
+    assert [(m["month"], m["index"], m["predictions"]) for m in data["months"]] == [
+        ("2027-01", 2, 4),
+        ("2027-02", 3, 0),
+        ("2027-03", 4, 1),
+    ]
+    assert data["months"][2]["running_cost_basis"] == "billed: none found"
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: No bill line")]
+    assert warned and "2027-03" in warned[0], result.output
+    assert any("No predictions in 2027-02" in w for w in data["warnings"])
+    page_1 = " ".join(PdfReader(workdir / "realized.pdf").pages[0].extract_text().split())
+    assert "No bill line for the serving tags in 2027-03" in page_1
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from reports.alerts import ALPHA, drift_limits
 from reports.outcomes import UNLABELLED_BINS, MonthOutcomes, read_outcomes
@@ -223,3 +224,70 @@ def test_labels_that_favour_positives_do_not_inflate_the_estimate() -> None:
     assert abs(np.mean(errors)) <= 0.02, np.mean(errors)
     assert np.mean(np.abs(errors) <= 0.15) >= 0.95, np.quantile(np.abs(errors), [0.5, 0.95])
     assert min(np.abs(naive_errors)) > 0.15, min(np.abs(naive_errors))
+
+
+def test_feature_shifts_by_hand(tmp_path: Path) -> None:
+    import math
+
+    import pandas as pd
+
+    from reports.feature_drift import feature_shifts
+    from reports.outcomes import LogOptions
+
+    test = pd.DataFrame(
+        {
+            "age": [20, 25, 30, 35, 40, 45, 50, 55, 60, 65],
+            "contact": ["cellular"] * 5 + ["telephone"] * 3 + ["unknown"] * 2,
+        }
+    )
+    (tmp_path / "log.csv").write_text(
+        "timestamp,y_score,y_true,age,contact\n"
+        "2027-02-27T10:00:00Z,0.5,,70,cellular\n"  # another month: left out
+        "2027-03-01T00:00:00Z,0.5,,70,cellular\n"
+        "2027-03-09T10:00:00Z,0.5,,70,telephone\n"
+        "2027-03-20T10:00:00Z,0.5,,70,unknown\n"
+        "2027-03-31T23:59:59Z,0.5,1,70,unknown\n"
+    )
+    age, contact = feature_shifts(tmp_path / "log.csv", LogOptions(), "2027-03", test)
+    # Categories 50/30/20% in the test split, 25/25/50% in March: the Jensen-Shannon divergence.
+    p, q = [0.5, 0.3, 0.2], [0.25, 0.25, 0.5]
+    js = sum(
+        0.5 * a * math.log(a / ((a + b) / 2)) + 0.5 * b * math.log(b / ((a + b) / 2)) for a, b in zip(p, q, strict=True)
+    )
+    assert contact.name == "contact" and contact.measure == "JS" and contact.value == pytest.approx(js)
+    assert contact.detail == "'unknown' 20% → 50%"
+    # Ages one a decile in the test split, all 70 in March: 0.9 ln(1 / 0.1) in the top decile, and
+    # (0.0001 - 0.1) ln(0.0001 / 0.1) in each of the nine others.
+    assert age.measure == "PSI" and age.value == pytest.approx(0.9 * math.log(10) + 9 * 0.0999 * math.log(1000))
+    # Largest first, on one scale: the age moved further than the channel (8 x JS against PSI).
+    assert age.value > 8 * contact.value
+
+
+def test_scores_that_are_not_probabilities_are_calibrated_on_validation(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from reports.calibration import check_calibration, platt
+
+    def split(seed: int, squash: bool) -> pd.DataFrame:
+        scores, truth = population(seed=seed, rows=2000)
+        # A model whose scores overstate every chance: the square root of the probability.
+        return pd.DataFrame({"y_true": truth, "y_score": np.sqrt(scores) if squash else scores})
+
+    calibrated, figures = check_calibration(split(1, True), split(2, True))
+    assert calibrated is not None and figures.method == "platt"
+    assert figures.brier_calibrated < figures.brier_as_logged and "Platt-scaled" in figures.words
+    as_logged, figures = check_calibration(split(1, False), split(2, False))
+    assert as_logged is None and figures.method == "none" and "used as logged" in figures.words
+    # The log's SQL applies the same scaling row by row: the month's score sums are the calibrated ones.
+    scores = np.array([0.9, 0.6, 0.4, 0.2])
+    (tmp_path / "log.csv").write_text(
+        "timestamp,y_score,y_true\n" + "".join(f"2027-01-0{i + 1}T10:00:00Z,{s},\n" for i, s in enumerate(scores))
+    )
+    scaling = platt(np.sqrt(split(1, False)["y_score"].to_numpy()), split(1, False)["y_true"].to_numpy())
+    [month] = read_outcomes(
+        tmp_path / "log.csv", task="classification", threshold=0.5, bin_edges=[0.5], calibration=scaling
+    ).months
+    expected = scaling.apply(scores)
+    assert month.score_flagged == pytest.approx(expected[:2].sum()) and month.score_rest == pytest.approx(
+        expected[2:].sum()
+    )

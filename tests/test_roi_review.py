@@ -19,14 +19,9 @@ import pdfplumber
 import pytest
 import yaml
 
-from tests.helpers import as_printed, copy_store, worked_example
+from tests.helpers import BOTTOM, RAW_NUMBER, TOP, as_printed, copy_store, pages_inside_margins, worked_example
 
 ROOT = Path(__file__).resolve().parent.parent
-MM = 72 / 25.4
-# The report's page box (reports/templates/report.css): margins 22 mm top, 18 mm sides, 20 mm bottom.
-TOP, SIDE, BOTTOM = 22 * MM, 18 * MM, 20 * MM
-# A number a finance reader would not print: 4+ digits before the point without a separator, or 6+ after it.
-RAW_NUMBER = re.compile(r"(?<![\w,.])\d{4,}\.\d+|\d+\.\d{6,}")
 
 
 @pytest.fixture(scope="module")
@@ -62,28 +57,7 @@ def _report(invoke, config: Path, *extra: str) -> tuple[dict, str]:
 def test_the_pdf_reads_as_finance_prints_it(workdir: Path, invoke, example: Path) -> None:
     figures, _ = _report(invoke, example)
     pdf_path = workdir / "report.pdf"
-    with pdfplumber.open(pdf_path) as pdf:
-        pages = list(pdf.pages)
-        texts = [page.extract_text() for page in pages]
-        for number, page in enumerate(pages, 1):
-            width, height = page.width, page.height
-            body = [c for c in page.chars if TOP - 2 < c["top"] and c["bottom"] < height - BOTTOM + 2]
-            # No character beyond a side margin.
-            beyond = [c["text"] for c in body if c["x0"] < SIDE - 1 or c["x1"] > width - SIDE + 1]
-            assert not beyond, f"page {number}: {''.join(beyond)!r} runs past a margin"
-            # No page under a third full, except the last.
-            lowest = max((c["bottom"] for c in body), default=TOP)
-            if number < len(pages):
-                assert (lowest - TOP) / (height - TOP - BOTTOM) > 1 / 3, f"page {number} is under a third full"
-            # The page as a picture: the side margins hold no ink (a chart or a rule past them too).
-            image = page.to_image(resolution=50).original.convert("L")
-            px = image.width / width
-            strip = [
-                image.getpixel((x, y))
-                for y in range(int(TOP * px), int((height - BOTTOM) * px))
-                for x in (*range(0, int(SIDE * px) - 2), *range(int((width - SIDE) * px) + 2, image.width))
-            ]
-            assert min(strip) > 240, f"page {number}: ink in a side margin"
+    texts = pages_inside_margins(pdf_path)
     text = "\n".join(texts)
     # No raw Decimal anywhere; money grouped by thousands.
     assert not RAW_NUMBER.findall(text), RAW_NUMBER.findall(text)[:5]

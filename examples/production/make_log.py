@@ -13,8 +13,9 @@ channel is "unknown" (a cold list: about 4% of them subscribe, against about 14%
 others), the rest as before. Scores shift down, the share who subscribe falls, and each
 month is worth less than planned.
 
-Labels arrive late: January to April are 97% labelled, May 70%, June 30%; an unknown
-outcome is an empty y_true.
+Labels arrive late, at random: January to April are 97% labelled, May 70%, June 30%; an
+unknown outcome is an empty y_true. Each row carries the client's features too (all but
+y and duration), so that tracker realized can say which inputs moved.
 """
 
 from __future__ import annotations
@@ -75,16 +76,22 @@ def main() -> None:
         truth = (clients["y"] == "yes").astype(int).astype(str).to_numpy()
         truth[rng.random(volume) >= LABELLED[i]] = ""
         frames.append(
-            pd.DataFrame(
-                {
-                    "timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    # One id a prediction; a client may be scored again in a later month.
-                    "id": [f"{month}-{n:05d}" for n in range(1, volume + 1)],
-                    "client_id": [f"c{r:05d}" for r in rows],
-                    "model_version": version,
-                    "y_score": np.round(scores, 6),
-                    "y_true": truth,
-                }
+            pd.concat(
+                [
+                    pd.DataFrame(
+                        {
+                            "timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            # One id a prediction; a client may be scored again in a later month.
+                            "id": [f"{month}-{n:05d}" for n in range(1, volume + 1)],
+                            "client_id": [f"c{r:05d}" for r in rows],
+                            "model_version": version,
+                            "y_score": np.round(scores, 6),
+                            "y_true": truth,
+                        }
+                    ),
+                    clients.drop(columns=["y", "duration"]).reset_index(drop=True),
+                ],
+                axis=1,
             )
         )
     log = pd.concat(frames, ignore_index=True)

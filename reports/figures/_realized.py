@@ -138,6 +138,16 @@ class MonthFigures(Figures):
 
 
 @dataclass(frozen=True)
+class FeatureDriftFigures(Figures):
+    """One feature's shift in the latest month against the test split."""
+
+    name: str
+    measure: str  # PSI (numeric) or JS (categorical, Jensen-Shannon divergence)
+    value: Decimal
+    detail: str  # the category that moved most, e.g. "'unknown' 30% → 60%"
+
+
+@dataclass(frozen=True)
 class DriftFigures(Figures):
     """The latest month's drift: its PSI, the limits a month of its size reaches by chance, on what."""
 
@@ -146,6 +156,7 @@ class DriftFigures(Figures):
     watch_limit: Decimal
     shifted_limit: Decimal
     basis: str  # "score deciles", or "decision rate" for a log of decisions only
+    features: tuple[FeatureDriftFigures, ...]  # the latest month's, largest shift first; () when not measured
     positive_rate: Decimal | None
     planned_positive_rate: Decimal | None
     test_recall: Decimal | None

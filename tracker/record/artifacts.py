@@ -116,15 +116,41 @@ class ArtifactStore:
         return tagged
 
     def log_monthly(self, run_id: str, series: Mapping[str, Sequence[tuple[int, float]]], files: Sequence[str]) -> None:
-        """Monthly figures as metric steps ``monthly_<figure>`` (step = month index); the files under ``realized/``."""
+        """Monthly figures as metric steps ``monthly_<figure>`` (step = month index) on a child run of the
+        sweep's run ``run_id``, named ``realized``; the files on the sweep's run, under ``realized/``.
+
+        MLflow keeps every value ever logged at a step, so a rerun does not log onto the last run's
+        steps: it logs a new ``realized`` run and then deletes the one before (a rerun after a crash
+        between the two deletes both earlier ones). The live record holds one value a month.
+        """
+        from mlflow.entities import ViewType
+
+        parent = self.client.get_run(run_id)
+        experiment_id = parent.info.experiment_id
+        earlier = self.client.search_runs(
+            [experiment_id],
+            filter_string=(
+                f"tags.`{layout.TAG_PARENT}` = '{run_id}' and tags.`{layout.TAG_ROLE}` = '{layout.ROLE_REALIZED}'"
+            ),
+            run_view_type=ViewType.ACTIVE_ONLY,
+        )
+        tags = {layout.TAG_PARENT: run_id, layout.TAG_ROLE: layout.ROLE_REALIZED}
+        run = self.client.create_run(experiment_id, run_name=layout.REALIZED_RUN_NAME, tags=tags)
         now = ms(time.time())
         metrics = [
             Metric(layout.MONTHLY_PREFIX + figure, value, now, step)
             for figure, points in series.items()
             for step, value in points
         ]
-        for start in range(0, len(metrics), METRICS_PER_BATCH):
-            chunk = metrics[start : start + METRICS_PER_BATCH]
-            self.client.log_batch(run_id, metrics=[m for m in chunk if math.isfinite(m.value)])
+        try:
+            for start in range(0, len(metrics), METRICS_PER_BATCH):
+                chunk = metrics[start : start + METRICS_PER_BATCH]
+                self.client.log_batch(run.info.run_id, metrics=[m for m in chunk if math.isfinite(m.value)])
+        except BaseException:
+            self.client.set_terminated(run.info.run_id, "FAILED")
+            raise
+        self.client.set_terminated(run.info.run_id, "FINISHED")
+        for old in earlier:
+            self.client.delete_run(old.info.run_id)
         if files:
             self.log_set(run_id, files, layout.ARTIFACT_REALIZED, layout.TAG_REALIZED_SET)

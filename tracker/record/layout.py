@@ -76,6 +76,9 @@ EXPERIMENT_KIND = "custom_model_development"
 # -- values of tracker.role --------------------------------------------------------------------
 ROLE_SWEEP = "sweep"
 ROLE_TRIAL = "trial"
+# tracker realized's monthly steps: a child run of the sweep, replaced by each logged rerun.
+ROLE_REALIZED = "realized"
+REALIZED_RUN_NAME = "realized"
 
 # -- metrics -----------------------------------------------------------------------------------
 # ``val_<m>`` on the validation split (the one a sweep optimises), ``test_<m>`` on the held-out one.

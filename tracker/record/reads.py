@@ -163,7 +163,8 @@ class RunReader:
                 page_token=token,
                 run_view_type=ViewType.ACTIVE_ONLY,
             )
-            out.extend(_trial_run(run) for run in page)
+            # The realized report's child run shares the parent; it is not a trial.
+            out.extend(_trial_run(run) for run in page if run.data.tags.get(layout.TAG_ROLE) != layout.ROLE_REALIZED)
             token = page.token
             if not token:
                 break
