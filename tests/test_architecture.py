@@ -146,7 +146,12 @@ def test_a_users_cost_reports_and_tuning_modules_do_not_hide_ours(workdir: Path)
     (workdir / "myobjective.py").write_text("def objective(trial):\n    return trial.suggest_float('x', 0, 1)\n")
     config = workdir / "fn.yaml"
     config.write_text(
-        yaml.safe_dump({"experiment": "shadow", "objective": {"function": "myobjective:objective", "metric": "x"}})
+        yaml.safe_dump(
+            {
+                "experiment": "shadow",
+                "objective": {"function": "myobjective:objective", "metric": "x", "direction": "maximize"},
+            }
+        )
     )
     result = subprocess.run(
         tracker_command("sweep", "--config", str(config), "--trials", "2", "--jobs", "2", "--quiet"),
@@ -161,7 +166,9 @@ def test_a_users_cost_reports_and_tuning_modules_do_not_hide_ours(workdir: Path)
 
 def test_a_function_objective_named_like_our_packages_is_refused(workdir: Path, invoke) -> None:
     config = workdir / "fn.yaml"
-    config.write_text(yaml.safe_dump({"objective": {"function": "cost:objective", "metric": "x"}}))
+    config.write_text(
+        yaml.safe_dump({"objective": {"function": "cost:objective", "metric": "x", "direction": "maximize"}})
+    )
     result = invoke("sweep", "--config", config, "--quiet")
     assert result.exit_code == 2
     assert "objective.function: 'cost' is a package of tracker itself; rename your module" in result.output

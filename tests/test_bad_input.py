@@ -59,6 +59,8 @@ CASES: dict[str, Case] = {
     "a range upside down": Case(_sweep({}), 2, "needs low <= likely <= high", _config({"roi": {"predictions_per_month": {"low": 5, "likely": 1, "high": 9}}})),
     "value_per_outcome and action": Case(_sweep({}), 2, "give either value_per_outcome or action", _config({"roi": {"action": {"value_if_caught": 1, "success_rate": 0.5, "action_cost": 1}, "value_per_outcome": {"true_positive": 1, "false_positive": 0, "false_negative": 0, "true_negative": 0}}})),
     "a production rate of 1": Case(_sweep({}), 2, "production_positive_rate: 1 is outside (0, 1)", _config({"roi": {"production_positive_rate": 1}})),
+    "a metric with no known direction": Case(_sweep({}), 2, "direction: required for the metric 'loss' (maximize or minimize)", _config({"objective": {"function": "userfn:objective", "metric": "loss"}})),
+    "a function objective naming neither": Case(_sweep({}), 2, "direction: required for the metric 'objective'", _config({"objective": {"function": "userfn:objective"}})),
     "experiment with a slash": Case(_sweep({}), 2, "experiment: 'team/churn' cannot name", _config({"experiment": "team/churn"})),
     "experiment with a colon": Case(_sweep({}), 2, "experiment: 'churn:v2' cannot name", _config({"experiment": "churn:v2"})),
     "experiment of 600 characters": Case(_sweep({}), 2, "experiment: String should have at most 250", _config({"experiment": "x" * 600})),

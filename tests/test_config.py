@@ -18,7 +18,7 @@ def _file(folder: Path, data: dict) -> Path:
 
 def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None:
     config = _file(tmp_path, {"tracking_uri": "http://file:5000", "limits": {"max_trials": 7}, "seed": 3})
-    env = {"MLFLOW_TRACKING_URI": "http://env:5000"}
+    env = {"MLFLOW_TRACKING_URI": "http://env:5000", "MLFLOW_EXPERIMENT_NAME": "from-env"}
 
     default = load_settings(environ={})
     assert default.tracking_uri.endswith("/mlflow.db") and DEFAULT_TRACKING_URI.endswith("mlflow.db")
@@ -28,7 +28,8 @@ def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None
     assert (from_file.tracking_uri, from_file.limits.max_trials, from_file.seed) == ("http://file:5000", 7, 3)
 
     from_env = load_settings(config, environ=env)
-    assert from_env.tracking_uri == "http://env:5000"
+    assert from_env.tracking_uri == "http://env:5000" and from_env.experiment == "from-env"
+    assert load_settings(config, {"experiment": "from-flag"}, environ=env).experiment == "from-flag"
     assert from_env.limits.max_trials == 7  # the environment says nothing of it
 
     from_flag = load_settings(

@@ -96,16 +96,30 @@ def test_intermediate_reports_become_metric_steps(workdir: Path, invoke) -> None
         assert [m.step for m in history] == [0, 1, 2, 3, 4, 5]
 
 
-def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(workdir: Path, invoke) -> None:
-    result = invoke(
-        "sweep",
-        "--config",
-        _setup(workdir, "sometimes_fails", metric="x", direction="maximize"),
-        "--trials",
-        "4",
-        "--quiet",
-    )
+def test_an_unnamed_value_is_logged_as_objective(workdir: Path, invoke) -> None:
+    config = workdir / "fn.yaml"
+    (workdir / "myobjectives.py").write_text(OBJECTIVES)
+    config.write_text(yaml.safe_dump({"experiment": "fn", "objective": {"function": "myobjectives:quadratic",
+                                                                        "direction": "minimize"}}))  # fmt: skip
+    result = invoke("sweep", "--config", config, "--trials", "2", "--quiet")
     assert result.exit_code == 0, result.output
+    assert "best trial: #" in result.output and "val_objective = " in result.output
+    assert all("val_objective" in run.data.metrics and "val_f1" not in run.data.metrics for run in trial_runs("fn"))
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(workdir: Path, invoke) -> None:
+    config = _setup(workdir, "sometimes_fails", metric="x", direction="maximize")
+    result = invoke("sweep", "--config", config, "--trials", "4", "--quiet")
+    # The sweep went on to four completed trials; each failure was said as it happened, and the
+    # exit code says some failed (none are allowed by default).
+    assert result.exit_code == 1, result.output
+    for number in (1, 4):
+        assert f"trial {number} failed: RuntimeError: data source unavailable for trial {number}" in result.output
+    assert "trials: 4 complete, 2 fail" in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "error: 2 trial(s) failed (the first: RuntimeError: data source unavailable for trial 1); fix the "
+        "objective, or allow failures with limits.max_failed_trials (now 0)"
+    )
     runs = by_number(trial_runs("fn"))
     failed = {n: r for n, r in runs.items() if r.info.status == "FAILED"}
     assert set(failed) == {1, 4}
@@ -113,6 +127,12 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(workdir: Path, invoke
         assert run.data.tags["tracker.state"] == "FAIL"
         assert run.data.tags["tracker.error"] == f"RuntimeError: data source unavailable for trial {number}"
     assert sum(r.info.status == "FINISHED" for r in runs.values()) == 4
+    # Allowed failures: the same sweep, resumed to six trials, ends 0.
+    allowed = yaml.safe_load(config.read_text())
+    allowed["limits"] = {"max_failed_trials": 5}
+    config.write_text(yaml.safe_dump(allowed))
+    again = invoke("sweep", "--config", config, "--trials", "5", "--quiet")
+    assert again.exit_code == 0, again.output
 
 
 def test_every_trial_failing_exits_1_with_the_reason(workdir: Path, invoke) -> None:

@@ -273,7 +273,7 @@ def test_no_finished_runs(workdir: Path, invoke) -> None:
     (workdir / "fails.py").write_text(
         "def objective(trial):\n    trial.suggest_int('x', 0, 1)\n    raise ValueError('x')\n"
     )
-    (workdir / "fails.yaml").write_text("objective: {function: 'fails:objective', metric: x}\n")
+    (workdir / "fails.yaml").write_text("objective: {function: 'fails:objective', metric: x, direction: maximize}\n")
     assert invoke("sweep", "--config", "fails.yaml", "--trials", "2", "--quiet").exit_code == 1
     result = invoke("report", "--config", "fails.yaml")
     assert result.exit_code == 2
@@ -282,7 +282,7 @@ def test_no_finished_runs(workdir: Path, invoke) -> None:
 
 def test_a_function_objective_has_no_predictions_to_report(workdir: Path, invoke) -> None:
     (workdir / "fn.py").write_text("def objective(trial):\n    return trial.suggest_float('x', 0, 1)\n")
-    (workdir / "fn.yaml").write_text("objective: {function: 'fn:objective', metric: x}\n")
+    (workdir / "fn.yaml").write_text("objective: {function: 'fn:objective', metric: x, direction: maximize}\n")
     assert invoke("sweep", "--config", "fn.yaml", "--trials", "2", "--quiet").exit_code == 0
     result = invoke("report", "--config", "fn.yaml")
     assert result.exit_code == 1

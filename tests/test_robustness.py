@@ -58,7 +58,12 @@ def test_ctrl_c_inside_code_run_from_a_string_still_exits_130(workdir: Path) -> 
     (workdir / "execobjective.py").write_text('exec("raise KeyboardInterrupt")\n')
     config = workdir / "exec.yaml"
     config.write_text(
-        yaml.safe_dump({"experiment": "exec", "objective": {"function": "execobjective:objective", "metric": "x"}})
+        yaml.safe_dump(
+            {
+                "experiment": "exec",
+                "objective": {"function": "execobjective:objective", "metric": "x", "direction": "maximize"},
+            }
+        )
     )
     sweep = _start(workdir, "sweep", "--config", str(config), "--trials", "1", "--quiet")
     out, err = sweep.communicate(timeout=120)
@@ -90,7 +95,12 @@ def test_a_ctrl_c_a_library_loses_still_ends_the_command_as_interrupted(
     )
     config = workdir / "lossy.yaml"
     config.write_text(
-        yaml.safe_dump({"experiment": "lossy", "objective": {"function": "lossy:objective", "metric": "x"}})
+        yaml.safe_dump(
+            {
+                "experiment": "lossy",
+                "objective": {"function": "lossy:objective", "metric": "x", "direction": "maximize"},
+            }
+        )
     )
     sweep = _start(workdir, "sweep", "--config", str(config), "--trials", "3", "--quiet")
     out, err = sweep.communicate(timeout=120)
@@ -117,7 +127,12 @@ def test_a_command_ends_only_after_threads_and_exit_handlers_a_users_code_left(w
     )
     config = workdir / "leftover.yaml"
     config.write_text(
-        yaml.safe_dump({"experiment": "leftover", "objective": {"function": "leftover:objective", "metric": "x"}})
+        yaml.safe_dump(
+            {
+                "experiment": "leftover",
+                "objective": {"function": "leftover:objective", "metric": "x", "direction": "maximize"},
+            }
+        )
     )
     done = subprocess.run(tracker_command("sweep", "--config", str(config), "--trials", "1", "--quiet"), cwd=workdir)
     assert done.returncode == 0
@@ -155,7 +170,7 @@ def test_a_resumed_sweep_is_running_again_while_it_runs(workdir: Path) -> None:
 def test_a_study_name_with_a_quote_keeps_one_parent_run(workdir: Path, invoke) -> None:
     (workdir / "fn.py").write_text("def objective(trial):\n    return trial.suggest_float('x', 0, 1)\n")
     config = workdir / "fn.yaml"
-    objective = {"function": "fn:objective", "metric": "x"}
+    objective = {"function": "fn:objective", "metric": "x", "direction": "maximize"}
     config.write_text(yaml.safe_dump({"experiment": "quotes", "objective": objective}))
     for total in ("1", "2"):
         result = invoke("sweep", "--config", config, "--study", "it's", "--trials", total, "--quiet")

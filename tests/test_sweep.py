@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +29,14 @@ def test_default_sweep_records_everything_the_ui_compares(workdir: Path, invoke)
     assert (workdir / "mlflow.db").exists() and (workdir / "optuna.journal").exists()
     out = result.output
     assert "reached 20 finished trials" in out
-    assert "best trial: #" in out and "MLflow run:" in out and "python -m tracker ui" in out
+    assert "best trial: #" in out and "MLflow run:" in out
+    # The printed command runs when pasted into a shell without the virtual environment active.
+    [line] = [line for line in out.splitlines() if line.startswith("Open the UI: ")]
+    command = shlex.split(line.removeprefix("Open the UI: ").split(" ui --tracking-uri")[0])
+    bare = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    bare["PATH"] = "/usr/bin:/bin"
+    pasted = subprocess.run([*command, "ui", "--help"], env=bare, cwd=workdir, capture_output=True, text=True)
+    assert pasted.returncode == 0 and "Usage:" in pasted.stdout, (command, pasted.stderr[-500:])
 
     c = client()
     experiment = c.get_experiment_by_name("tracker-demo")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from tracker.record.writer import TrialWriter
     from tuning.champion import SweepSummary
     from tuning.events import SweepEvent
+    from tuning.identity import StudyChoice
 
 __all__ = ["realized", "run_sweep"]
 
@@ -29,6 +30,7 @@ def run_sweep(
     on_event: Callable[[SweepEvent], None] | None = None,
     source_file: str | None = None,
     recorder: TrialWriter | None = None,
+    study_choice: StudyChoice = "check",
 ) -> SweepSummary:
     """Run the sweep ``settings`` describe, as ``tracker sweep`` does, and return what it did.
 
@@ -36,13 +38,22 @@ def run_sweep(
     type's on-demand price times the count). ``on_event`` hears of each trial as it ends;
     ``source_file`` (the config) becomes the parent run's source; ``recorder`` replaces the
     writer process that writes the trial runs. After Ctrl-C, raises
-    :class:`~tuning.sweep.SweepInterrupted`, which carries the summary.
+    :class:`~tuning.sweep.SweepInterrupted`, which carries the summary. A study made for
+    another objective is a :class:`~tracker.errors.UsageError` unless ``study_choice`` is
+    ``"new"`` (a study of its own beside it) or ``"resume"`` (join it anyway).
     """
     from cost.prices import compute_hourly_price
     from tuning.sweep import run_sweep as sweep
 
     hourly = compute_hourly_price(settings.compute)
-    return sweep(settings, hourly_usd=hourly, on_event=on_event, source_file=source_file, recorder=recorder)
+    return sweep(
+        settings,
+        hourly_usd=hourly,
+        on_event=on_event,
+        source_file=source_file,
+        recorder=recorder,
+        study_choice=study_choice,
+    )
 
 
 def realized(

@@ -85,8 +85,11 @@ def _ask(study: optuna.Study) -> optuna.Trial:
 def _progress(sweep: SweepSetup, trials: list[FrozenTrial], number: int, state: TrialState) -> SweepEvent:
     frozen = next((t for t in trials if t.number == number), None)
     best = best_trial(trials, sweep.direction)
+    error = frozen.user_attrs.get(layout.ATTR_ERROR) if frozen is not None else None
     return SweepEvent(
         "trial",
+        # A failed trial says why, in one line: the exception's type and message.
+        message=str(error).splitlines()[0][:300] if error else "",
         number=number,
         state=state.name,
         value=(frozen.values[0] if frozen is not None and frozen.values else None),

@@ -21,6 +21,7 @@ from tracker.errors import ConfigError, UsageError
 from tracker.record import layout
 from tracker.record.writer import TrialWriter
 from tracker.record.writes import RunRecord
+from tuning.identity import record_identity
 from tuning.objective import BuiltinObjective, FunctionObjective, build_objective
 from tuning.space import grid_of, grid_size
 from tuning.stop import StopPolicy
@@ -84,6 +85,7 @@ def open_sweep(
         # Inside the lock: the first worker on a new database creates Optuna's tables alone.
         storage = open_storage(settings.storage)
         study = _open_study(settings, storage, direction, multi)
+        record_identity(study, settings)
         existing = len(study.get_trials(deepcopy=False))
         if existing == 0 and settings.warm_start is not None:
             _warm_start(settings, study, storage, direction)

@@ -24,6 +24,7 @@ from tracker.record.writer import TrialRecorder, TrialWriter
 from tracker.record.writes import RunRecord, SweepRecord
 from tuning.champion import BestTrial, SweepSummary, close_sweep, summarize
 from tuning.events import SweepEvent
+from tuning.identity import StudyChoice, choose_study
 from tuning.loop import work
 from tuning.parallel import supervise
 from tuning.recovery import reconcile
@@ -49,6 +50,7 @@ def run_sweep(
     record: RunRecord | None = None,
     recorder: TrialWriter | None = None,
     source_file: str | None = None,
+    study_choice: StudyChoice = "check",
 ) -> SweepSummary:
     """Run the sweep described by ``settings`` to one of its stop conditions.
 
@@ -56,6 +58,9 @@ def run_sweep(
     ``record`` and ``recorder`` default to the MLflow store at ``settings.tracking_uri``
     and a writer process for it. Raises :class:`SweepInterrupted` after Ctrl-C, once the
     parent run is closed as KILLED. ``source_file`` (the config) is the parent run's source.
+    A study made for another objective stops the sweep before it is touched (exit 2), unless
+    ``study_choice`` is ``"new"`` (a study of its own beside it) or ``"resume"`` (join it anyway):
+    see :mod:`tuning.identity`.
     """
     emit = on_event or (lambda event: None)
     started = time.monotonic()
@@ -67,6 +72,7 @@ def run_sweep(
         recorder.close()
         raise
     try:
+        settings = choose_study(settings, study_choice)
         sweep = open_sweep(
             settings, hourly_usd=hourly_usd, worker_index=0, record=record, recorder=recorder, source_file=source_file
         )

@@ -148,7 +148,7 @@ def echo_links(links: UiLinks, tracking_uri: str) -> None:
     from tracker.urls import redact
 
     if links.local:
-        click.echo(f"Open the UI: python -m tracker ui --tracking-uri {redact(tracking_uri)}, then:")
+        click.echo(f"Open the UI: {this_command()} ui --tracking-uri {redact(tracking_uri)}, then:")
     for line in links.lines():
         click.echo(f"  {line}")
 
@@ -175,3 +175,17 @@ def console(**options: Any) -> Any:
 
     plain = "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb" or not sys.stdout.isatty()
     return Console(color_system=None if plain else "auto", highlight=not plain, **options)
+
+
+def this_command() -> str:
+    """How to run this tracker again from a pasted line: ``tracker`` when it is on PATH and is this
+    installation, else this interpreter's ``-m tracker`` (so a virtual environment need not be active)."""
+    import shlex
+    import shutil
+    import sys
+    from pathlib import Path
+
+    found = shutil.which("tracker")
+    if found is not None and Path(found).absolute().parent == Path(sys.executable).absolute().parent:
+        return "tracker"
+    return f"{shlex.quote(sys.executable)} -m tracker"

@@ -12,17 +12,18 @@ import click
 
 from tracker.cli._group import INTERRUPTED, cli, interrupted
 from tracker.cli._options import common, echo_links, load
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, UsageError
 from tracker.record.layout import TEST_PREFIX
 
 if TYPE_CHECKING:
     from tracker.config import Settings
+    from tuning.identity import StudyChoice
     from tuning.sweep import SweepEvent, SweepSummary
 
 
 @cli.command()
 @common
-@click.option("--experiment", help="MLflow experiment name (default: tracker-demo).")
+@click.option("--experiment", help="MLflow experiment name (default: $MLFLOW_EXPERIMENT_NAME or tracker-demo).")
 @click.option("--study", help="Optuna study name (default: the experiment name).")
 @click.option(
     "--trials", type=click.IntRange(min=1), help="Finished trials the study should reach (limits.max_trials)."
@@ -40,13 +41,27 @@ if TYPE_CHECKING:
 @click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
 @click.option("--seed", type=int, help="Seed for the data split, the models and the sampler.")
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
-def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
+@click.option(
+    "--new-study", is_flag=True,
+    help="When the study was made for another objective (trainer, function, data, metric, direction or "
+    "search space): start a study of its own beside it, named <study>-<digest>.",
+)  # fmt: skip
+@click.option(
+    "--resume-anyway",
+    is_flag=True,
+    help="When the study was made for another objective: add this sweep's trials to it.",
+)
+def sweep(config_file: Path | None, quiet: bool, new_study: bool, resume_anyway: bool, **flags: Any) -> None:
     """Run an Optuna sweep and record every trial as an MLflow run.
 
     With no flags: a 20-trial random-forest sweep on scikit-learn's breast-cancer
     dataset, stored in ./mlflow.db and ./optuna.journal. Rerunning resumes the study;
-    --trials N is the total of finished trials it should reach.
+    --trials N is the total of finished trials it should reach. A study made for another
+    objective is never joined silently: the sweep stops (exit 2) unless --new-study or
+    --resume-anyway says what to do.
     """
+    if new_study and resume_anyway:
+        raise UsageError("--new-study and --resume-anyway contradict each other; choose one")
     settings = load(
         config_file,
         {
@@ -81,7 +96,9 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
     try:
         with progress:
             source = str(config_file) if config_file is not None else None
-            summary = run_sweep(settings, on_event=progress.update, recorder=recorder, source_file=source)
+            choice: StudyChoice = "new" if new_study else ("resume" if resume_anyway else "check")
+            summary = run_sweep(settings, on_event=progress.update, recorder=recorder, source_file=source,
+                                study_choice=choice)  # fmt: skip
     except SweepInterrupted as exc:
         _print_summary(exc.summary, settings)
         click.echo("interrupted: the sweep's parent run is KILLED; rerun the same command to continue", err=True)
@@ -90,10 +107,22 @@ def sweep(config_file: Path | None, quiet: bool, **flags: Any) -> None:
         click.echo("interrupted before the first trial; nothing was recorded", err=True)
         sys.exit(INTERRUPTED)
     _print_summary(summary, settings)
+    _judge(summary, settings, progress.failures)
+
+
+def _judge(summary: SweepSummary, settings: Settings, failures: list[str]) -> None:
+    """Exit 1 when no trial completed, or more of this run's trials failed than ``limits.max_failed_trials``
+    allows (a trial an earlier, killed run left behind was said when it was repaired, and is not counted)."""
     if summary.best is None:
         if summary.first_error:
             raise TrackerError(f"every trial failed; the first error was: {summary.first_error}")
         raise TrackerError(f"no trial completed ({summary.stop_reason}); raise the limit and rerun")
+    allowed = settings.limits.max_failed_trials
+    if len(failures) > allowed:
+        raise TrackerError(
+            f"{len(failures)} trial(s) failed (the first: {failures[0]}); fix the objective, or allow "
+            f"failures with limits.max_failed_trials (now {allowed})"
+        )
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
@@ -109,6 +138,7 @@ class _Progress:
         self.bar: Any = None
         self.task: Any = None
         self.tty = sys.stdout.isatty()
+        self.failures: list[str] = []  # this run's failed trials, each as "ValueError: ..."
 
     def __enter__(self) -> _Progress:
         if self.quiet or not self.tty:
@@ -137,6 +167,16 @@ class _Progress:
         if interrupted():
             # A Ctrl-C that a library swallowed while the sweep started: honoured at the first event.
             raise KeyboardInterrupt
+        if event.kind == "trial" and event.state == "FAIL":
+            # Why a trial failed is never hidden behind the progress bar, nor by --quiet.
+            self.failures.append(event.message or "no reason recorded")
+            line = f"trial {event.number} failed: {self.failures[-1]}"
+            if self.bar is not None:
+                self.bar.console.print(line, style="red", markup=False, highlight=False)
+            else:
+                click.echo(line)  # beside the progress lines and the summary; stderr keeps the one error line
+            if self.bar is None:
+                return
         if self.quiet:
             return
         if event.kind == "info":

@@ -151,13 +151,16 @@ def load_settings(
     """Settings from a file, the environment and overrides by config key (``{"limits.max_trials": 5}``).
 
     Overrides whose value is ``None`` are flags the user did not give and are ignored.
-    ``environ`` stands in for ``os.environ`` (``MLFLOW_TRACKING_URI`` is honoured).
+    ``environ`` stands in for ``os.environ`` (``MLFLOW_TRACKING_URI`` and ``MLFLOW_EXPERIMENT_NAME``
+    are honoured, as MLflow itself honours them: over the file, under a flag).
     """
     env = os.environ if environ is None else environ
     config_file = Path(config_file) if config_file is not None else None
     data = read_config_file(config_file) if config_file is not None else {}
     if env.get("MLFLOW_TRACKING_URI"):
         data["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
+    if env.get("MLFLOW_EXPERIMENT_NAME"):
+        data["experiment"] = env["MLFLOW_EXPERIMENT_NAME"]
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_path(data, dotted, value)

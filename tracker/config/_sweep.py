@@ -57,6 +57,10 @@ class ReadOptions(_Section):
     encoding: str = "utf-8"
 
 
+# The name a function objective's value is logged under when the config names no metric.
+UNNAMED_METRIC = "objective"
+
+
 class ObjectiveConfig(_Section):
     """What a trial trains and how it is judged.
 
@@ -85,6 +89,15 @@ class ObjectiveConfig(_Section):
             raise ValueError(f"function must look like 'package.module:function', got {self.function!r}")
         if self.function is None and self.metric not in OBJECTIVE_METRICS:
             raise ValueError(f"unknown metric {self.metric!r}; allowed: {', '.join(OBJECTIVE_METRICS)}")
+        if self.function is not None and "metric" not in self.model_fields_set:
+            # A function's own value, unnamed: logged as val_objective, never as some built-in's name.
+            object.__setattr__(self, "metric", UNNAMED_METRIC)
+        if self.direction is None and self.metric not in OBJECTIVE_METRICS:
+            # Only a known metric has a known direction; a guess would keep the worst trials.
+            raise ValueError(
+                f"direction: required for the metric {self.metric!r} (maximize or minimize); only the "
+                f"built-in metrics ({', '.join(OBJECTIVE_METRICS)}) have a known direction"
+            )
         return self
 
     @property
@@ -103,6 +116,8 @@ class Limits(_Section):
     max_parallel: int = Field(1, ge=1, le=256)
     max_runtime_seconds: float | None = Field(None, gt=0)
     budget_usd: Decimal | None = Field(None, gt=0)
+    # Trials allowed to fail before the sweep's exit code says it failed (1); the sweep itself goes on.
+    max_failed_trials: int = Field(0, ge=0)
 
 
 class CompletionCriteria(_Section):

@@ -20,6 +20,7 @@ __all__ = [
     "ARTIFACT_REPORTS",
     "ATTR_COST",
     "ATTR_ERROR",
+    "ATTR_IDENTITY",
     "ATTR_SURPLUS",
     "ATTR_SWEEPS_JOINED",
     "ATTR_WARM_START",
@@ -156,6 +157,8 @@ ATTR_SURPLUS = "surplus"
 ATTR_WARM_START = "warm_start_from"
 # On a study: how many sweeps have joined it (each takes its own seed).
 ATTR_SWEEPS_JOINED = "tracker.sweeps_joined"
+# What a study optimises (tuning.identity), so a sweep with another objective never joins it.
+ATTR_IDENTITY = "tracker.objective_identity"
 
 
 def trial_run_name(number: int) -> str:
