@@ -112,7 +112,7 @@ def spend_for(
             from tracker.record._client import open_client
             from tracker.record.reads import RunReader
 
-            runs = RunReader(open_client(settings.tracking_uri))
+            runs = RunReader(open_client(settings.tracking_uri, create=False))
         estimating = Estimating(runs, settings.compute)
     chosen = selected if selected is not None else spend_filter(settings)
     return fetch_spend(settings.cost, chosen, estimating=estimating, refresh=refresh, check_tags=check_tags)

@@ -184,6 +184,9 @@ def worked_example(
     data = yaml.safe_load((root / "examples" / "marketing.yaml").read_text())
     data["limits"]["max_trials"] = trials
     data["roi"]["bootstrap_replicates"] = replicates
+    # Its paths are relative to examples/, where it lives; this copy sits one folder up.
+    data["objective"]["dataset"] = f"examples/{data['objective']['dataset']}"
+    data["cost"]["file"] = f"examples/{data['cost']['file']}"
     (folder / "marketing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return swept_template(folder, empty_store, [["sweep", "--config", "marketing.yaml", "--quiet"], *(then or [])])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tracker.config import DEFAULT_TRACKING_URI, load_settings
@@ -74,3 +75,28 @@ def test_early_stopping_off_may_be_written_unquoted(tmp_path: Path) -> None:
     assert load_settings(path, environ={}).early_stopping == "off"
     path.write_text("early_stopping: median\n")
     assert load_settings(path, environ={}).early_stopping == "median"
+
+
+def test_paths_in_a_config_are_relative_to_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "project" / "configs"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    config = _file(
+        folder,
+        {
+            "objective": {"dataset": "data/clients.csv.gz", "target": "y"},
+            "cost": {"source": "billing-file", "file": "../bills/cur.csv", "cache_dir": "cache"},
+            "storage": "optuna.journal",
+            "tracking_uri": "sqlite:///runs/mlflow.db",
+        },
+    )
+    s = load_settings(config, environ={})
+    assert s.objective.dataset == str(folder / "data" / "clients.csv.gz")
+    assert s.cost.file is not None and Path(s.cost.file).resolve() == tmp_path / "project" / "bills" / "cur.csv"
+    assert Path(s.cost.cache_dir) == folder / "cache"
+    assert s.storage == str(folder / "optuna.journal")
+    assert s.tracking_uri == f"sqlite:///{folder / 'runs' / 'mlflow.db'}"
+    # A built-in dataset is a name, not a path; a flag's path is the working directory's.
+    named = _file(folder, {"objective": {"dataset": "diabetes"}})
+    assert load_settings(named, {"cost.file": "here.csv"}, environ={}).objective.dataset == "diabetes"
+    assert load_settings(named, {"cost.file": "here.csv"}, environ={}).cost.file == "here.csv"

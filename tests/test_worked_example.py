@@ -46,7 +46,7 @@ def example(workdir: Path) -> Path:
     data = yaml.safe_load((EXAMPLES / "marketing.yaml").read_text())
     data["limits"]["max_trials"] = 3
     data["roi"]["bootstrap_replicates"] = 200
-    config = workdir / "marketing.yaml"
+    config = workdir / "examples" / "marketing.yaml"  # its paths are relative to examples/
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     return config
 

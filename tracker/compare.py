@@ -75,7 +75,7 @@ def _cell(value: Any) -> str:
 
 
 def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None = None) -> RunTable:
-    store = RunReader(open_client(tracking_uri))
+    store = RunReader(open_client(tracking_uri, create=False))
     experiment_id = store.experiment_id(experiment)
     parent = store.latest_sweep_run(experiment_id)
     metric_key = parent.metric_key or layout.val_metric("score")

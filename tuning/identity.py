@@ -35,10 +35,12 @@ StudyChoice = Literal["check", "new", "resume"]
 def identity(settings: Settings) -> dict[str, Any]:
     """The config's objective identity, as JSON-ready values (compared key by key)."""
     o = settings.objective
+    digest = _file_digest(o.dataset) if o.function is None else None
     return {
         "objective": o.function or o.resolved_trainer,
-        "dataset": o.dataset,
-        "dataset_sha256": _file_digest(o.dataset) if o.function is None else None,
+        # A file by its name and its bytes: the same data moved elsewhere is the same study.
+        "dataset": Path(o.dataset).name if digest else o.dataset,
+        "dataset_sha256": digest,
         "target": o.target,
         "positive_label": None if o.positive_label is None else str(o.positive_label),
         "drop_columns": sorted(o.drop_columns),

@@ -61,7 +61,7 @@ def cost(config_file: Path | None, fmt: str, **flags: Any) -> None:
         from cost.attribution import attribute_spend
         from tracker.record import Record
 
-        attribution = attribute_spend(table, Record.open(settings.tracking_uri), flags["attribute_to"])
+        attribution = attribute_spend(table, Record.open(settings.tracking_uri, create=False), flags["attribute_to"])
     if fmt == "json":
         payload = table.to_json()
         if attribution is not None:

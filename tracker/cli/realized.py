@@ -75,7 +75,7 @@ def realized(config_file: Path | None, outcomes_path: Path, run_id: str | None, 
     settings = load(
         config_file, {**overrides, "experiment": flags["experiment"], "tracking_uri": flags["tracking_uri"]}
     )
-    record = Record.open(settings.tracking_uri)
+    record = Record.open(settings.tracking_uri, create=False)
     with _read_once(outcomes_path) as outcomes_file:
         built = _build(settings, outcomes_file, record, run_id, flags)
     files = publish_realized(

@@ -66,7 +66,7 @@ def report(config_file: Path | None, run_id: str | None, paper: str, **flags: An
         "tracking_uri": flags["tracking_uri"],
     }
     settings = load(config_file, overrides)
-    record = Record.open(settings.tracking_uri)
+    record = Record.open(settings.tracking_uri, create=False)
     built = build_report(
         settings,
         run_id=run_id,

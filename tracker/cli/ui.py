@@ -37,6 +37,9 @@ def ui(config_file: Path | None, tracking_uri: str | None, host: str, port: int,
     """
     settings = load(config_file, {"tracking_uri": tracking_uri})
     uri = settings.tracking_uri
+    from tracker.record._client import require_store
+
+    require_store(uri)  # the UI only reads: a store that is not there is never made empty
     served = f"http://{host}:{port}"
     links = _latest_links(settings, served)
     if uri.startswith(("http://", "https://")):

@@ -143,6 +143,37 @@ def absolute_sqlite(url: str, base: Path | None = None) -> str:
     return prefix + str(((base or Path.cwd()) / path).resolve())
 
 
+# A dataset value is a file's path (rather than a built-in dataset's name) when it ends so, or has a folder.
+_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".tsv", ".txt")
+
+
+def _paths_from(data: dict[str, Any], base: Path) -> None:
+    """Relative paths written in a config file mean "beside the config file", as in docker-compose
+    and mkdocs: made absolute here, so the file works from any working directory. Paths given as
+    flags or in the environment stay relative to the working directory."""
+
+    def beside(value: Any) -> Any:
+        if not isinstance(value, str) or not value or "://" in value or Path(value).expanduser().is_absolute():
+            return value
+        return str(base / value)
+
+    objective, cost = data.get("objective"), data.get("cost")
+    if isinstance(objective, dict):
+        dataset = objective.get("dataset")
+        if isinstance(dataset, str) and ("/" in dataset or dataset.endswith(_TABLE_SUFFIXES)):
+            objective["dataset"] = beside(dataset)
+    if isinstance(cost, dict):
+        for key in ("file", "cache_dir"):
+            if key in cost:
+                cost[key] = beside(cost[key])
+    for key in ("storage", "tracking_uri"):
+        value = data.get(key)
+        if isinstance(value, str) and value.startswith("sqlite:///"):
+            data[key] = absolute_sqlite(value, base)
+        elif key == "storage" and value is not None:
+            data[key] = beside(value)
+
+
 def load_settings(
     config_file: Path | str | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -157,6 +188,8 @@ def load_settings(
     env = os.environ if environ is None else environ
     config_file = Path(config_file) if config_file is not None else None
     data = read_config_file(config_file) if config_file is not None else {}
+    if config_file is not None:
+        _paths_from(data, config_file.absolute().parent)
     if env.get("MLFLOW_TRACKING_URI"):
         data["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
     if env.get("MLFLOW_EXPERIMENT_NAME"):

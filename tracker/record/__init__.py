@@ -35,11 +35,12 @@ class Record:
     artifacts: ArtifactStore
 
     @classmethod
-    def open(cls, tracking_uri: str) -> Record:
-        """The record at ``tracking_uri``; a server that does not answer fails in seconds."""
+    def open(cls, tracking_uri: str, *, create: bool = True) -> Record:
+        """The record at ``tracking_uri``; a server that does not answer fails in seconds. With
+        ``create=False`` (a reader), a local store that is not there is an error, not made empty."""
         from tracker.record._client import open_client
 
-        return cls.of(open_client(tracking_uri))
+        return cls.of(open_client(tracking_uri, create=create))
 
     @classmethod
     def of(cls, client: MlflowClient) -> Record:

@@ -10,11 +10,17 @@ from mlflow.tracking import MlflowClient
 
 from tracker.errors import TrackerError, UsageError
 
-__all__ = ["open_client"]
+__all__ = ["open_client", "require_store"]
 
 
-def open_client(tracking_uri: str) -> MlflowClient:
-    """The client of the store at ``tracking_uri``; a server that does not answer fails in seconds, not minutes."""
+def open_client(tracking_uri: str, *, create: bool = True) -> MlflowClient:
+    """The client of the store at ``tracking_uri``; a server that does not answer fails in seconds, not minutes.
+
+    ``create=False`` is for readers (``runs``, ``report``, ``cost``, ``realized``, ``ui``): a local
+    store that is not there is an error (exit 2), never an empty database left behind.
+    """
+    if not create:
+        require_store(tracking_uri)
     if tracking_uri.startswith(("http://", "https://")):
         _check_server(tracking_uri)
     try:
@@ -88,3 +94,25 @@ def _quiet_migration() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def require_store(tracking_uri: str) -> None:
+    """A local store (a SQLite file, or a file store's folder) must exist for a command that only reads."""
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    if tracking_uri.startswith("sqlite:///"):
+        path = Path(tracking_uri.removeprefix("sqlite:///"))
+        if str(path).startswith(":memory:") or not str(path):
+            return
+    elif tracking_uri.startswith("file:"):
+        path = Path(urlparse(tracking_uri).path)
+    elif "://" not in tracking_uri:
+        path = Path(tracking_uri)
+    else:
+        return  # a server or a database: it answers for itself
+    if not path.exists():
+        raise UsageError(
+            f"no MLflow store at {path}; run `tracker sweep` here first, or point --tracking-uri "
+            "(or MLFLOW_TRACKING_URI) at your store"
+        )

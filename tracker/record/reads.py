@@ -94,8 +94,11 @@ class RunReader:
         """The id of experiment ``name``; a missing one is the user's to fix."""
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
+            names = sorted(e.name for e in self.client.search_experiments(max_results=50))
+            there = f"it holds {', '.join(repr(n) for n in names[:10])}" if names else "it holds none"
             raise UsageError(
-                f"no experiment {name!r} in {self.tracking_uri}; run `tracker sweep` first or set `experiment`"
+                f"no experiment {name!r} in {self.tracking_uri} ({there}); run `tracker sweep` first or set "
+                "`experiment`"
             )
         return str(experiment.experiment_id)
 
