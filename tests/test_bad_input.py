@@ -95,7 +95,7 @@ CASES: dict[str, Case] = {
     ),
     "seed beyond 2**32": Case(_sweep({}, "--seed", str(2**33)), 2, "seed: Input should be less than or equal to 4294967295", _config({})),
     "negative seed": Case(_sweep({}, "--seed", "-1"), 2, "seed: Input should be greater than or equal to 0", _config({})),
-    "header-only CSV": Case(_sweep({}), 2, "objective.dataset: data.csv has a header but no rows", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n"}),
+    "header-only CSV": Case(_sweep({}), 2, "data.csv has a header but no rows", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n"}),
     "a scalar where limits belongs": Case(_sweep({}), 2, "limits: expected a section of keys, got 5", {"c.yaml": "limits: 5\n"}),
     "a tag value that is a mapping": Case(_sweep({}), 2, "tags: the value of tag 'a' must be text or a number", _config({"tags": {"a": {"b": "c"}}})),
     "tracking server that is down": Case(("runs", "--tracking-uri", "http://127.0.0.1:{port}"), 1, "cannot reach the MLflow tracking server at http://127.0.0.1:"),
@@ -120,7 +120,7 @@ CASES: dict[str, Case] = {
     "cost window upside down": Case(("cost", "--start", "2026-12-01", "--end", "2026-11-01"), 2, "--end 2026-11-01 is before --start 2026-12-01"),
     "production window upside down": Case(("realized", "--outcomes", "log.csv", "--start", "2027-02-01", "--end", "2027-01-01"), 2, "--start 2027-02-01 is after --end 2027-01-01; swap them", {"log.csv": "timestamp,y_score\n"}),
     "a 2 MB config": Case(_sweep({}), 2, "c.yaml: 2,000,012 bytes is not a config file (the limit is 1,000,000)", {"c.yaml": "tags:\n  a: " + "x" * 2_000_000 + "\n"}),
-    "inf in a feature column": Case(_sweep({}), 2, "objective.dataset: data.csv has infinite values (inf) in b; replace or drop them", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n" + "1,2,0\n3,inf,1\n" * 20}),
+    "inf in a feature column": Case(_sweep({}), 2, "data.csv has infinite values (inf) in b; replace or drop them", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n" + "1,2,0\n3,inf,1\n" * 20}),
     "unknown instance type": Case(_sweep({}), 2, "compute.instance_type: no price for 'ml.m5.xlargee'; did you mean ml.m5.xlarge", _config({"compute": {"instance_type": "ml.m5.xlargee"}})),
     "objective that calls sys.exit": Case(_sweep({}), 1, "every trial failed; the first error was: the objective called sys.exit(0)", _fn("import sys\ndef objective(trial):\n    sys.exit(0)\n"), summary=True),
     "metric name MLflow rejects": Case(
