@@ -8,6 +8,8 @@ trial's MLflow run, trains, tells Optuna and closes the run in one batch.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import threading
 import time
@@ -20,7 +22,8 @@ from optuna.trial import FrozenTrial, TrialState
 from tracker.record import layout
 from tracker.record.writes import TrialEnd, TrialStart, status_for_state
 from tuning.events import SweepEvent
-from tuning.objective import TrialOutcome
+from tuning.objective import FunctionObjective, TrialOutcome
+from tuning.objective_log import Logged, logging_to_trial
 from tuning.recovery import reconcile, worker_id
 from tuning.setup import SweepSetup
 from tuning.storage import HEARTBEAT_SECONDS, storage_lock
@@ -152,7 +155,8 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
             worker=worker_id(),
         )
     )
-    state, outcome, error = _train(sweep, trial)
+    with _objective_logging(sweep, trial.number) as logged:
+        state, outcome, error = _train(sweep, trial)
     metrics = outcome.metrics if outcome is not None else {}
     duration = time.time() - start
     cost = trial_cost(duration, sweep.hourly_usd)
@@ -174,16 +178,40 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
             status=status_for_state(state.name),
             state=state.name,
             end_time=time.time(),
-            params=frozen.params,
+            # Optuna's value of a parameter wins over one the objective logged under the same name.
+            params={**logged.params, **frozen.params},
             metrics={**metrics, layout.METRIC_DURATION: duration, layout.METRIC_COST_ESTIMATED: float(cost)},
             steps={sweep.metric_key: steps},
             error=error,
+            tags={**_user_attr_tags(frozen), **logged.tags},
+            logged_metrics=logged.metrics,
+            artifacts=logged.artifacts,
         ),
     )
     if interrupted:
         sweep.recorder.flush()
         raise KeyboardInterrupt
     return state
+
+
+def _objective_logging(sweep: SweepSetup, number: int) -> contextlib.AbstractContextManager[Logged]:
+    """A function objective's own MLflow calls go to its trial's run; a built-in one makes none."""
+    if isinstance(sweep.objective, FunctionObjective):
+        return logging_to_trial(sweep.experiment_id, number)
+    return contextlib.nullcontext(Logged())
+
+
+# The attributes a worker sets on each trial for itself; the others are the objective's.
+_OWN_ATTRS = {layout.ATTR_WORKER, layout.ATTR_COST, layout.ATTR_ERROR, layout.ATTR_SURPLUS, layout.ATTR_WARM_START}
+
+
+def _user_attr_tags(trial: FrozenTrial) -> dict[str, str]:
+    """``trial.set_user_attr`` values, as tags of the trial's run (JSON where not text)."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, default=str)
+        for key, value in trial.user_attrs.items()
+        if key not in _OWN_ATTRS and not key.startswith(layout.OWN_TAG_PREFIXES)
+    }
 
 
 class _Heartbeat:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +17,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from tracker.config import ObjectiveConfig, ParamSpec, RoiConfig, likely
+from tracker.config import UNNAMED_METRIC, ObjectiveConfig, ParamSpec, RoiConfig, likely
 from tracker.errors import ConfigError, TrackerError, first_line
 from tracker.metrics import EXPECTED_VALUE, Task, classification_metrics, prefixed, regression_metrics, task_of
 from tracker.record import layout
@@ -272,21 +273,36 @@ class FunctionObjective:
 
     A float is logged as ``val_<metric>``. A dict names its metrics: keys that start with
     ``val_`` or ``test_`` are logged as given, others get ``val_``; the optimised value is
-    ``metric`` (or ``val_<metric>``).
+    ``metric`` (or ``val_<metric>``); with no metric in the config, a dict of one value is
+    the objective, logged under its name and as ``val_objective``. With ``search_space`` the
+    function is called ``(trial, params)``, the params drawn from the space.
     """
 
     task: Task | None = None
     binary = False
     report_steps = True
 
-    def __init__(self, config: ObjectiveConfig) -> None:
+    def __init__(self, config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None = None) -> None:
         assert config.function is not None
-        self.function = _import_function(config.function)
+        self.function: Callable[..., Any] = _import_function(config.function, config.function_path)
         self.metric = config.metric
         self.metric_key = layout.val_metric(config.metric)
+        self.unnamed = config.metric == UNNAMED_METRIC
+        # search_space is offered as a second argument, filled by the study's sampler; a
+        # function that takes the trial alone would silently ignore it.
+        self.space = dict(space) if space else None
+        if self.space is not None and not _takes_params(self.function):
+            raise ConfigError(
+                f"search_space: {config.function} takes only the trial, so it would ignore the space; "
+                "give it a second argument, params (filled from the space) or remove search_space"
+            )
 
     def __call__(self, trial: optuna.Trial) -> TrialOutcome:
-        result = self.function(trial)
+        result = self.function(trial, suggest(trial, self.space)) if self.space is not None else self.function(trial)
+        if isinstance(result, Mapping) and self.unnamed and len(result) == 1:
+            # One named value and no metric in the config: that value is the objective.
+            [(name, value)] = result.items()
+            result = {str(name): value, UNNAMED_METRIC: value}
         if isinstance(result, Mapping):
             for key in result:
                 if not _METRIC_NAME.fullmatch(str(key)):
@@ -318,18 +334,27 @@ _OUR_PACKAGES = ("tracker", "tuning", "cost", "reports")
 _METRIC_NAME = re.compile(r"[\w\-. :/]{1,250}")
 
 
-def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
+def _takes_params(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` can be called as ``function(trial, params)``."""
+    try:
+        inspect.signature(function).bind(None, None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin): let the call say
+        return True
+    return True
+
+
+def _import_function(reference: str, folder: str | None = None) -> Callable[..., Any]:
     module_name, _, attr = reference.partition(":")
     if module_name.partition(".")[0] in _OUR_PACKAGES:
         raise ConfigError(f"objective.function: {module_name!r} is a package of tracker itself; rename your module")
-    # Like `python -m`, look in the working directory, but only once our own packages are
-    # loaded, so that a local file named like one of them (cost.py) never hides them.
+    # Like `python -m`, look in the config's folder and the working directory, but only once our
+    # own packages are loaded, so that a local file named like one of them (cost.py) never hides them.
     for package in _OUR_PACKAGES:
         importlib.import_module(package)
-    folder = str(Path.cwd())
-    added = folder not in sys.path
-    if added:
-        sys.path.append(folder)
+    added = [f for f in dict.fromkeys([folder or str(Path.cwd()), str(Path.cwd())]) if f not in sys.path]
+    sys.path.extend(added)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -345,9 +370,9 @@ def _import_function(reference: str) -> Callable[[optuna.Trial], Any]:
         ) from exc
     finally:
         # Only for the import: the caller's sys.path is theirs.
-        if added:
-            sys.path.remove(folder)
-    function: Callable[[optuna.Trial], Any] | None = getattr(module, attr, None)
+        for entry in added:
+            sys.path.remove(entry)
+    function: Callable[..., Any] | None = getattr(module, attr, None)
     if not callable(function):
         raise ConfigError(f"objective.function: module {module_name!r} has no function {attr!r}")
     return function
@@ -370,5 +395,5 @@ def build_objective(
     config: ObjectiveConfig, space: Mapping[str, ParamSpec] | None, *, seed: int, roi: RoiConfig | None = None
 ) -> BuiltinObjective | FunctionObjective:
     if config.function is not None:
-        return FunctionObjective(config)
+        return FunctionObjective(config, space)
     return BuiltinObjective(config, space, seed=seed, roi=roi)

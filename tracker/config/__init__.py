@@ -33,6 +33,7 @@ from tracker.config._roi import (
 )
 from tracker.config._settings import Settings
 from tracker.config._sweep import (
+    UNNAMED_METRIC,
     CompletionCriteria,
     ComputeConfig,
     CostConfig,
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_TRACKING_URI",
     "LEGACY_STORAGE",
     "MAX_YAML_NODES",
+    "UNNAMED_METRIC",
     "ActionValues",
     "Assumed",
     "CompletionCriteria",

@@ -159,6 +159,8 @@ def _paths_from(data: dict[str, Any], base: Path) -> None:
 
     objective, cost = data.get("objective"), data.get("cost")
     if isinstance(objective, dict):
+        if objective.get("function"):
+            objective["function_path"] = beside(objective.get("function_path") or ".")
         dataset = objective.get("dataset")
         if isinstance(dataset, str) and ("/" in dataset or dataset.endswith(_TABLE_SUFFIXES)):
             objective["dataset"] = beside(dataset)

@@ -70,6 +70,9 @@ class ObjectiveConfig(_Section):
 
     trainer: str | None = None
     function: str | None = None
+    # Where the function's module is looked for first (then the working directory); in a
+    # config file, default: the file's own folder.
+    function_path: str | None = None
     dataset: str = "breast_cancer"
     target: str | None = None
     read: ReadOptions = Field(default_factory=lambda: ReadOptions())

@@ -70,6 +70,10 @@ class TrialEnd:
     metrics: Mapping[str, float] = field(default_factory=dict)
     steps: Mapping[str, Sequence[tuple[int, float]]] = field(default_factory=dict)
     error: str | None = None
+    # What the objective itself logged (tuning.objective_log) and its trial's user attributes.
+    tags: Mapping[str, str] = field(default_factory=dict)
+    logged_metrics: Sequence[tuple[str, float, int, int]] = ()  # key, value, step, time in ms
+    artifacts: str | None = None  # a folder of files to upload as the run's artifacts, then remove
 
 
 @dataclass(frozen=True)
@@ -298,11 +302,18 @@ class SweepRecord:
     def finish_trial_run(self, run_id: str, end: TrialEnd) -> None:
         """Params, final metrics, intermediate steps and the end state in one batch, then the end."""
         stamp = ms(end.end_time)
-        batch = _metric_batch(end.metrics, end.steps, stamp)
-        tags = [RunTag(layout.TAG_STATE, end.state)]
+        own = {k for k in end.metrics} | set(end.steps)
+        batch = [
+            *(Metric(k, v, t, s) for k, v, s, t in end.logged_metrics if k not in own and math.isfinite(v)),
+            *_metric_batch(end.metrics, end.steps, stamp),
+        ]
+        tags = [RunTag(k, clip_tag(v)) for k, v in end.tags.items()]
+        tags.append(RunTag(layout.TAG_STATE, end.state))
         if end.error:
             tags.append(RunTag(layout.TAG_ERROR, clip_tag(end.error)))
         params = [Param(k, str(v)) for k, v in end.params.items()]
+        if end.artifacts is not None:
+            self._upload(run_id, end.artifacts)
         for start in range(0, max(len(batch), 1), METRICS_PER_BATCH):
             first = start == 0
             self.client.log_batch(
@@ -312,6 +323,14 @@ class SweepRecord:
                 tags=tags if first else (),
             )
         self.client.set_terminated(run_id, status=end.status, end_time=stamp)
+
+    def _upload(self, run_id: str, folder: str) -> None:
+        import shutil
+
+        try:
+            self.client.log_artifacts(run_id, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def mark_run(self, run_id: str, *, status: str, state: str, error: str) -> None:
         """End a run that its own process could not end (it was killed)."""
