@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from reports import figures as f
 from tracker.record.layout import TAG_GIT_COMMIT
-from tracker.record.writes import source_tags
+from tracker.record.source import source_tags
 
 if TYPE_CHECKING:
     from reports.gather import Evidence

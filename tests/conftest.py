@@ -35,6 +35,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    # Optuna's plots cost about two seconds a sweep; tests/test_sweep.py checks them with 1.
+    monkeypatch.setenv("TRACKER_PLOTS", "0")
     monkeypatch.setenv("MLFLOW_ENABLE_TELEMETRY", "false")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
 

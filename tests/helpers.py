@@ -227,3 +227,33 @@ def pages_inside_margins(pdf_path: Path) -> list[str]:
             ]
             assert min(strip) > 240, f"page {number}: ink in a side margin"
     return texts
+
+
+def in_terminal(command: list[str], cwd: Path, *, columns: int, env: dict[str, str]) -> tuple[int, str]:
+    """Run ``command`` in a pseudo-terminal ``columns`` wide, as a person's terminal runs it:
+    its exit code and everything it printed there."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen(
+        command, cwd=cwd, stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = proc.wait(timeout=120)
+    os.close(leader)
+    return code, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")

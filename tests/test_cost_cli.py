@@ -42,6 +42,10 @@ def test_billing_file_json_table_and_csv(workdir: Path, invoke) -> None:
     table = invoke("cost", "--source", "billing-file", "--file", "cur.parquet", *CHURN)
     assert f"Total: {bf.CHURN_TOTAL} USD (estimated, " in table.output
     assert "format: CUR 2.0" in table.output
+    # The terminal speaks in inclusive dates throughout: the filter and each period alike.
+    assert "2026-10-01 to 2026-11-30 (inclusive)" in table.output
+    assert "2026-11-01 to 2026-11-30" in table.output and "to 2026-12-01" not in table.output
+    assert {row["period_end"] for row in payload["rows"]} <= {"2026-11-01", "2026-12-01"}  # JSON: AWS's exclusive end
 
     csv_out = invoke("cost", "--source", "billing-file", "--file", "cur.parquet", *CHURN, "--format", "csv")
     lines = csv_out.output.strip().splitlines()
@@ -159,11 +163,13 @@ def test_estimate_matches_what_the_sweep_logged(workdir: Path, invoke) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["source"] == "estimate" and payload["estimated"] is True
-    logged = sum(Decimal(str(r.data.metrics["cost_usd_estimated"])) for r in trial_runs())
+    logged = sum(Decimal(str(r.data.metrics["cost_usd_estimated"])) for r in trial_runs("tags"))
     assert Decimal(payload["total"]) == logged
-    [parent] = parent_runs()
+    [parent] = parent_runs("tags")
     assert Decimal(str(parent.data.metrics["cost_usd_estimated"])) == logged
-    other = invoke("cost", "--source", "estimate", "--tag", "project=fraud", "--format", "json")
+    other = invoke(
+        "cost", "--config", "tags.yaml", "--source", "estimate", "--tag", "project=fraud", "--format", "json"
+    )
     assert json.loads(other.output)["total"] == "0"
 
 
@@ -197,9 +203,9 @@ def test_budget_stops_the_sweep(workdir: Path, invoke) -> None:
     result = invoke("sweep", "--config", "budget.yaml", "--trials", "50", "--quiet")
     assert result.exit_code == 0, result.output
     assert "would pass the budget of $1 with one more trial" in result.output
-    spent = sum(r.data.metrics["cost_usd_estimated"] for r in trial_runs())
-    assert len(trial_runs()) < 50
-    average = spent / len(trial_runs())
+    spent = sum(r.data.metrics["cost_usd_estimated"] for r in trial_runs("budget"))
+    assert len(trial_runs("budget")) < 50
+    average = spent / len(trial_runs("budget"))
     assert spent + average > 1  # it stopped because one more would pass the budget
     assert spent - average <= 1  # and not before
 
@@ -209,7 +215,7 @@ def test_minimize_cost_is_multi_objective_and_runs_marks_the_pareto_front(workdi
     result = invoke("sweep", "--config", "pareto.yaml", "--trials", "6", "--quiet")
     assert result.exit_code == 0, result.output
     assert "Pareto-optimal trials (metric vs cost):" in result.output
-    rows = json.loads(invoke("runs", "--format", "json").output)
+    rows = json.loads(invoke("runs", "--config", "pareto.yaml", "--format", "json").output)
     front = {row["trial"] for row in rows if row["pareto"] == "yes"}
     assert front
     points = {row["trial"]: (row["val_f1"], row["cost_usd_estimated"]) for row in rows}

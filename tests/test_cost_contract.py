@@ -48,7 +48,7 @@ def _estimate(workdir: Path, invoke) -> SpendTable:
     assert invoke("sweep", "--config", "tags.yaml", "--trials", "2", "--quiet").exit_code == 0
     store = Record.open(f"sqlite:///{workdir / 'mlflow.db'}").reads
     today = date.today()
-    spend = dataclasses.replace(OCTOBER, start=today, end=today, experiment="tracker-demo")
+    spend = dataclasses.replace(OCTOBER, start=today, end=today, experiment="tags")  # the config file's name
     return EstimateSource(store, hourly_usd=Decimal("0.23")).fetch(spend)
 
 

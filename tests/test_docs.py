@@ -26,6 +26,22 @@ def test_every_command_has_help_and_a_reference_entry(name: str, invoke) -> None
     assert f"<!-- cli-help: {name} -->" in (ROOT / "docs" / "cli.md").read_text()
 
 
+def test_the_committed_cli_reference_and_config_snippets_are_what_the_commands_and_files_say() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cli_help", ROOT / "docs" / "hooks" / "cli_help.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    for page in hook.PAGES:
+        text = (ROOT / page).read_text()
+        assert "--8<--" not in text, f"{page} must hold the text itself, to read on GitHub"
+    # A help text or an example changed without the page: the page says it is stale.
+    assert hook.stale_pages() == [], "run python docs/hooks/cli_help.py and commit the pages"
+    stale = (ROOT / "docs" / "cli.md").read_text().replace("Start the MLflow UI", "Start MLflow")
+    assert hook.generated(stale) != stale
+
+
 def test_every_docs_page_is_in_the_nav() -> None:
     import yaml
 

@@ -15,6 +15,7 @@ from tests.helpers import (
     all_runs,
     by_number,
     finished,
+    in_terminal,
     parent_runs,
     slow_objective_config,
     start_tracker,
@@ -142,32 +143,13 @@ def test_jobs_runs_worker_processes_to_an_exact_total(workdir: Path) -> None:
 
 
 def test_a_progress_bar_on_a_terminal(workdir: Path) -> None:
-    import pty
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
+    code, screen = in_terminal(
         tracker_command("sweep", "--trials", "3"),
-        cwd=workdir,
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
+        workdir,
+        columns=120,
         env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
-        start_new_session=True,
     )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the sweep ended
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=120)
-    os.close(leader)
-    screen = b"".join(chunks).decode(errors="replace")
-    assert proc.returncode == 0, screen
+    assert code == 0, screen
     assert "trials" in screen and "3/3" in screen and "best 0." in screen  # trial n of N, best so far
     assert "━" in screen  # the bar itself
     assert "trial 0: COMPLETE" not in screen  # no plain lines on a terminal

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.helpers import all_runs, by_number, client, finished, parent_runs, study, trial_runs
+from tests.helpers import all_runs, by_number, client, finished, in_terminal, parent_runs, study, trial_runs
 
 CLASSIFICATION_METRICS = {"accuracy", "precision", "recall", "f1", "roc_auc", "tp", "fp", "fn", "tn"}
 
@@ -23,7 +23,10 @@ def write_config(path: Path, data: dict) -> Path:
 
 
 @pytest.mark.slow
-def test_default_sweep_records_everything_the_ui_compares(workdir: Path, invoke) -> None:
+def test_default_sweep_records_everything_the_ui_compares(
+    workdir: Path, invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_PLOTS", "1")  # the default, which the other tests leave out
     result = invoke("sweep")
     assert result.exit_code == 0, result.output
     assert (workdir / "mlflow.db").exists() and (workdir / "optuna.journal").exists()
@@ -94,18 +97,35 @@ def test_default_sweep_records_everything_the_ui_compares(workdir: Path, invoke)
     for run_id in (parent.info.run_id, best_id):
         inputs = c.get_run(run_id).inputs.dataset_inputs
         contexts = {i.tags[0].value: i.dataset for i in inputs if i.tags}
+        # MLflow's evaluation names its own input (the test split) by the metrics' prefix.
+        assert contexts.pop("test_eval_", None) is not None or run_id != best_id
         assert set(contexts) == {"training", "validation", "test"}
         assert {d.name for d in contexts.values()} == {"breast_cancer"}
         assert len({d.digest for d in contexts.values()}) == 3
         assert json.loads(contexts["test"].profile)["num_rows"] == 57
     # MLflow's own evaluation of the champion on the test split: its metrics and plots.
     champion = c.get_run(best_id)
-    assert champion.data.metrics["example_count"] == 57
-    assert {"roc_auc", "precision_recall_auc", "log_loss"} <= set(champion.data.metrics)
+    assert champion.data.metrics["test_eval_example_count"] == 57
+    assert {"test_eval_roc_auc", "test_eval_precision_recall_auc", "test_eval_log_loss"} <= set(champion.data.metrics)
+    assert not {"roc_auc", "accuracy_score"} & set(champion.data.metrics)  # never mistaken for a trial's metric
     plots = {a.path for a in c.list_artifacts(best_id)}
-    assert {"roc_curve_plot.png", "precision_recall_curve_plot.png", "confusion_matrix.png"} <= plots
-    assert {"lift_curve_plot.png", "calibration_curve_plot.png"} <= plots
+    assert {"test_eval_roc_curve_plot.png", "test_eval_precision_recall_curve_plot.png"} <= plots
+    assert {"test_eval_confusion_matrix.png", "test_eval_lift_curve_plot.png"} <= plots
     assert champion.info.status == "FINISHED"
+    # Optuna's own plots of the study on the parent run: PNGs, and one page that shows them.
+    plots = {a.path for a in c.list_artifacts(parent.info.run_id, "optuna")}
+    want = {"optuna/history.png", "optuna/importance.png", "optuna/parallel.png", "optuna/intermediate.png"}
+    assert plots == want | {"optuna/plots.html"}
+    page = Path(c.download_artifacts(parent.info.run_id, "optuna/plots.html", str(workdir))).read_text()
+    assert page.count("data:image/png;base64,") == 4 and "Parameter importance" in page
+    png = Path(c.download_artifacts(parent.info.run_id, "optuna/importance.png", str(workdir))).read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    # The searched space and the objective on the parent; source and user on every run.
+    assert parent.data.params["objective"] == "random_forest"
+    assert set(json.loads(parent.data.params["search_space"])) == set(c.get_run(best_id).data.params)
+    for run in [parent, *trial_runs()]:
+        assert run.data.tags["mlflow.source.name"] == "tracker (embedded defaults)"
+        assert run.data.tags["mlflow.user"] and run.data.tags["mlflow.source.type"] == "LOCAL"
 
 
 def test_trials_is_the_total_to_reach(workdir: Path, invoke) -> None:
@@ -225,7 +245,8 @@ def test_grid_stops_when_every_point_is_tried(workdir: Path, invoke) -> None:
     result = invoke("sweep", "--config", config, "--quiet")
     assert result.exit_code == 0, result.output
     assert "every point of the grid (3) was tried" in result.output
-    assert sorted(float(r.data.params["C"]) for r in trial_runs()) == [0.1, 1.0, 10.0]
+    # Named after its config file, as every config without `experiment:` is.
+    assert sorted(float(r.data.params["C"]) for r in trial_runs("grid")) == [0.1, 1.0, 10.0]
 
 
 def test_hyperband_prunes_and_pruned_runs_keep_their_steps(workdir: Path, invoke) -> None:
@@ -245,7 +266,7 @@ def test_median_early_stopping_is_a_pruner(workdir: Path, invoke) -> None:
     config = write_config(workdir / "median.yaml", {"early_stopping": "median", "strategy": "random"})
     result = invoke("sweep", "--config", config, "--trials", "8", "--quiet")
     assert result.exit_code == 0, result.output
-    assert finished(study()) == 8
+    assert finished(study("median")) == 8
 
 
 def test_completion_criteria(workdir: Path, invoke) -> None:
@@ -372,8 +393,31 @@ def test_the_runs_table_rounds_floats_as_the_summary_does_and_keeps_the_rest() -
     row = {"trial": 4, "val_f1": 0.912345678, "learning_rate": "0.11775341936848115", "n": "168", "kind": "gini"}
     table = RunTable("e", "1", "p" * 32, "val_f1", "maximize", tuple(row), (row,))
     console = Console(record=True, width=200)
-    console.print(table.to_rich())
+    console.print(table.to_rich(200)[0])
     text = console.export_text()
     assert "0.9123" in text and "0.1178" in text and "168" in text and "gini" in text
     assert "0.117753" not in text
     assert "0.11775341936848115" in table.to_csv()  # the machine-readable formats keep every digit
+    # JSON keeps each parameter's type: numbers as numbers, text as text.
+    [record] = table.to_records()
+    assert record["learning_rate"] == 0.11775341936848115 and record["n"] == 168 and record["kind"] == "gini"
+
+
+def test_runs_in_a_narrow_terminal_keeps_run_ids_and_headers_whole(workdir: Path, invoke) -> None:
+    import sys
+
+    assert invoke("sweep", "--trials", "3", "--quiet").exit_code == 0
+    [parent] = parent_runs()
+    # In a real 100-column terminal (a pseudo-terminal of that size), without colour codes.
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    code, shown = in_terminal(
+        [sys.executable, "-m", "tracker", "runs"], workdir, columns=100, env={**env, "NO_COLOR": "1", "TERM": "xterm"}
+    )
+    assert code == 0, shown
+    table = [line for line in shown.splitlines() if line.startswith(("┃", "│", "|"))]
+    assert table and all(len(line) <= 100 for line in table), shown
+    for run in trial_runs():
+        assert run.info.run_id in shown  # whole, never "60ff8…"
+    assert "test_f1" in shown and "val_f1" in shown and "…" not in shown.split("Runs table")[0], shown
+    assert "not shown, for the terminal's width: " in shown, shown
+    assert parent.info.run_id[:8] in shown

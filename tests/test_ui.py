@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ON_CI, free_port, tracker_command
-from tests.helpers import parent_runs, slow_objective_config
+from tests.helpers import parent_runs, slow_objective_config, trial_runs
 from tests.scale_fixtures import stop_group
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -84,12 +86,15 @@ def test_the_printed_links_land_on_the_runs_table_and_the_compare_page(workdir: 
     # The sweep's own closing lines carry the same two links.
     assert "Runs table: http://127.0.0.1:5000/#/experiments/" in swept.output
     assert "workflowType=machine_learning" in swept.output and "Compare the best 5:" in swept.output
+    assert "Compare all 6:" in swept.output
 
-    proc, lines = _serve(workdir, "--config", str(config), "--open")
+    proc, lines = _serve(workdir, "--config", str(config), "--open", lines=5)
     try:
         runs_link = lines[1].strip().removeprefix("Runs table: ")
-        compare_link = lines[2].strip().removeprefix("Compare the best 5: ")
+        best_link = lines[2].strip().removeprefix("Best trial's run: ")
+        compare_link = lines[3].strip().removeprefix("Compare the best 5: ")
         assert runs_link.startswith("http://127.0.0.1:") and "workflowType=machine_learning" in runs_link
+        assert "viewStateShareKey=" in runs_link
         assert compare_link.startswith("http://127.0.0.1:") and "#/compare-runs?runs=" in compare_link
         # --open handed the runs table to the browser once the UI answered.
         deadline = time.monotonic() + 30
@@ -97,10 +102,24 @@ def test_the_printed_links_land_on_the_runs_table_and_the_compare_page(workdir: 
             time.sleep(0.2)
         assert (workdir / "opened.txt").read_text().strip() == runs_link
 
-        [parent] = parent_runs("ui-links")
+        assert len(parent_runs("ui-links")) == 1
+        trials = sorted(trial_runs("ui-links"), key=lambda run: -run.data.metrics["val_x"])
         runs_page = _render(runs_link, tmp_path)
-        assert "Model training" in runs_page and parent.info.run_name in runs_page
-        assert "Run Name" in runs_page and "matching runs" in runs_page, runs_page[:2000]
+        assert "Model training" in runs_page, runs_page[:2000]
+        # The sweep's trials as flat rows, best val_x first, with val_x and the parameter as columns.
+        assert "6 matching runs" in runs_page, runs_page[:3000]
+        header = runs_page[runs_page.index("Run Name") : runs_page.index(trials[0].info.run_name)]
+        assert "Metrics" in header and "val_x" in header and "Parameters" in header, header
+        names = [run.info.run_name for run in trials]
+        assert sorted(names, key=runs_page.index) == names, runs_page[:3000]
+        assert f"{trials[0].data.metrics['val_x']:.4f}"[:6] in runs_page
+        # The best trial's run, opened from its printed link, shows that run in the model-training
+        # workspace (its side bar has the model registry, not GenAI's judges and prompts).
+        best = trials[0]
+        assert best.info.run_id in best_link
+        run_page = _render(best_link, tmp_path)
+        assert best.info.run_name in run_page and "Parameters" in run_page and "val_x" in run_page, run_page[:2000]
+        assert "Model registry" in run_page and "Judges" not in run_page and "Prompts" not in run_page, run_page[:800]
         compare_page = _render(compare_link, tmp_path)
         assert "Comparing 5 Runs" in compare_page, compare_page[:2000]
         assert "Parallel Coordinates Plot" in compare_page
@@ -152,3 +171,50 @@ def test_links_point_at_a_tracking_server_when_there_is_one() -> None:
     assert not links.local and links.compared == 2
     local = ui_links("sqlite:////tmp/mlflow.db", "7", ["a1"], "http://127.0.0.1:5001")
     assert local.local and local.compare is None and local.runs.startswith("http://127.0.0.1:5001/#/experiments/7/")
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes whose environment carries ``mark``: everything `tracker ui` started inherits it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_no_mlflow_process_outlives_a_signal_at_any_moment_of_start_up(workdir: Path, signum: int) -> None:
+    if not Path("/proc/self/environ").exists():
+        pytest.skip("reads /proc to find the server's processes (Linux)")
+    for after in (0.5, 2.0, 5.0):
+        mark = f"TRACKER_UI_TEST_{uuid.uuid4().hex}"
+        proc = subprocess.Popen(
+            tracker_command("ui", "--port", str(free_port())),
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, mark: "1"},
+        )
+        time.sleep(after)
+        proc.send_signal(signum)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"tracker ui ignored {signal.Signals(signum).name} sent after {after} s") from None
+        # tracker ui ends like Ctrl-C, and takes the server's whole group with it.
+        assert proc.returncode == 130, (after, err)
+        assert err.strip().splitlines()[-1].startswith("interrupted"), (after, err)
+        deadline = time.monotonic() + 5
+        while (left := _marked(mark)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert left == [], f"{len(left)} MLflow process(es) outlived {signal.Signals(signum).name} sent after {after} s"

@@ -131,7 +131,7 @@ def test_the_champion_takes_the_raw_columns(workdir: Path, invoke, example: Path
     assert "evaluation of the champion failed" not in result.output
     [parent] = parent_runs("term-deposit-calls")
     champion = client().get_run(parent.data.tags["tracker.best_run_id"])
-    assert {"example_count", "roc_auc", "log_loss"} <= set(champion.data.metrics)
+    assert {"test_eval_example_count", "test_eval_roc_auc", "test_eval_log_loss"} <= set(champion.data.metrics)
     for run in (parent, champion):
         assert run.data.tags["mlflow.source.name"] == str(example.resolve())
         assert run.data.tags["mlflow.source.git.commit"] == commit

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracker.record import layout
 from tracker.record._client import open_client
 from tracker.record.reads import RunReader, TrialRun
-from tracker.urls import DEFAULT_UI, compare_link, runs_table_link, ui_base
+from tracker.urls import DEFAULT_UI, MAX_COMPARED, compare_link, run_link, runs_table_link, ui_base
 
 __all__ = ["RunTable", "UiLinks", "compare_latest_sweep", "ui_links"]
 
@@ -29,15 +30,40 @@ class RunTable:
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
 
-    def best_run_ids(self, k: int = 5) -> list[str]:
-        """The ``k`` best finished trial runs (the rows are best first)."""
-        return [str(row["run_id"]) for row in self.rows if row["state"] == "COMPLETE"][:k]
+    runs_view: str | None = None
+
+    def best_run_ids(self, k: int | None = 5) -> list[str]:
+        """The ``k`` best finished trial runs, one per distinct value (the rows are best first)."""
+        seen: set[Any] = set()
+        best = []
+        for row in self.rows:
+            if row["state"] == "COMPLETE" and row[self.metric_key] not in seen:
+                seen.add(row[self.metric_key])
+                best.append(str(row["run_id"]))
+        return best[:k]
+
+    def finished_run_ids(self) -> list[str]:
+        return [str(row["run_id"]) for row in self.rows if row["state"] == "COMPLETE"]
 
     def links(self, tracking_uri: str, local_ui: str = DEFAULT_UI) -> UiLinks:
-        return ui_links(tracking_uri, self.experiment_id, self.best_run_ids(), local_ui)
+        return ui_links(
+            tracking_uri,
+            self.experiment_id,
+            self.best_run_ids(),
+            local_ui,
+            view=self.runs_view,
+            all_run_ids=self.finished_run_ids(),
+        )
+
+    def param_names(self) -> list[str]:
+        fixed = {"trial", "state", self.metric_key, layout.test_twin(self.metric_key), "duration_s"}
+        fixed |= {layout.METRIC_COST_ESTIMATED, "pareto", "run_id"}
+        return [c for c in self.columns if c not in fixed]
 
     def to_records(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.rows]
+        """The rows, each parameter as the type it was suggested with (MLflow keeps them as text)."""
+        params = set(self.param_names())
+        return [{k: (_typed(v) if k in params else v) for k, v in row.items()} for row in self.rows]
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
@@ -47,15 +73,46 @@ class RunTable:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         return buffer.getvalue()
 
-    def to_rich(self) -> Any:
+    def to_rich(self, width: int | None = None) -> tuple[Any, list[str]]:
+        """The table as wide as ``width`` allows, and the columns left out to fit it.
+
+        A run id is never cut: it is what a user copies. Cost and duration, then parameters
+        from the right, are left out until the rest fits, each whole.
+        """
         from rich.table import Table
 
-        table = Table(title=f"{self.experiment}: sweep {self.parent_run_id[:8]}, best {self.metric_key} first")
-        for column in self.columns:
-            table.add_column(column, justify="right" if column not in ("state", "run_id", "pareto") else "left")
-        for row in self.rows:
-            table.add_row(*(_cell(row.get(c)) for c in self.columns))
-        return table
+        cells = {c: [_cell(row.get(c)) for row in self.rows] for c in self.columns}
+        need = {c: max([len(c), *(len(v) for v in cells[c])]) + 3 for c in self.columns}
+        shown = list(self.columns)
+        droppable = [layout.METRIC_COST_ESTIMATED, "duration_s", *reversed(self.param_names())]
+        for column in droppable:
+            if width is None or sum(need[c] for c in shown) + 1 <= width:
+                break
+            shown.remove(column)
+        title = f"{self.experiment}: sweep {self.parent_run_id[:8]}, best {self.metric_key} first"
+        table = Table(title=title)
+        for column in shown:
+            left = column in ("state", "run_id", "pareto")
+            table.add_column(column, justify="left" if left else "right", no_wrap=True, min_width=need[column] - 3)
+        for index in range(len(self.rows)):
+            table.add_row(*(cells[c][index] for c in shown))
+        return table, [c for c in self.columns if c not in shown]
+
+
+def _typed(value: Any) -> Any:
+    """A parameter's text as the number, bool or null it was (a Python repr, as MLflow logged it)."""
+    if not isinstance(value, str):
+        return value
+    if value in ("True", "False"):
+        return value == "True"
+    if value == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
 
 
 def _cell(value: Any) -> str:
@@ -115,17 +172,39 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
         row.update({name: run.params.get(name) for name in param_names})
         row["run_id"] = run.run_id
         rows.append(row)
-    return RunTable(experiment, experiment_id, parent.run_id, metric_key, direction, tuple(columns), tuple(rows))
+    return RunTable(
+        experiment,
+        experiment_id,
+        parent.run_id,
+        metric_key,
+        direction,
+        tuple(columns),
+        tuple(rows),
+        runs_view=parent.runs_view,
+    )
 
 
-def ui_links(tracking_uri: str, experiment_id: str, best_run_ids: list[str], local_ui: str = DEFAULT_UI) -> UiLinks:
-    """The runs table of an experiment, and the compare page of its best runs (when there are two or more)."""
+def ui_links(
+    tracking_uri: str,
+    experiment_id: str,
+    best_run_ids: Sequence[str],
+    local_ui: str = DEFAULT_UI,
+    *,
+    view: str | None = None,
+    all_run_ids: Sequence[str] = (),
+) -> UiLinks:
+    """The sweep's runs table (its saved ``view`` when it has one), the compare page of its best
+    distinct runs, and one of all its finished runs (each when there are two or more)."""
     base = ui_base(tracking_uri, local_ui)
+    all_run_ids = all_run_ids[:MAX_COMPARED]
     return UiLinks(
-        runs=runs_table_link(base, experiment_id),
+        runs=runs_table_link(base, experiment_id, view),
         compare=compare_link(base, experiment_id, best_run_ids) if len(best_run_ids) > 1 else None,
         compared=len(best_run_ids),
         local=not tracking_uri.startswith(("http://", "https://")),
+        compare_all=compare_link(base, experiment_id, all_run_ids) if len(all_run_ids) > len(best_run_ids) else None,
+        compared_all=len(all_run_ids),
+        best_run=run_link(base, experiment_id, best_run_ids[0]) if best_run_ids else None,
     )
 
 
@@ -137,9 +216,16 @@ class UiLinks:
     compare: str | None
     compared: int
     local: bool  # True: served by `tracker ui`, which must be running
+    compare_all: str | None = None
+    compared_all: int = 0
+    best_run: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"Runs table: {self.runs}"]
+        if self.best_run is not None:
+            out.append(f"Best trial's run: {self.best_run}")
         if self.compare is not None:
             out.append(f"Compare the best {self.compared}: {self.compare}")
+        if self.compare_all is not None:
+            out.append(f"Compare all {self.compared_all}: {self.compare_all}")
         return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.errors import TrackerError
-from tracker.record.layout import CHAMPION_ALIAS
+from tracker.record.layout import CHAMPION_ALIAS, EVAL_PREFIX
 from tracker.record.writes import SweepRecord
 
 __all__ = ["Champion", "evaluate_champion", "register_champion"]
@@ -97,7 +97,8 @@ def evaluate_champion(
                 evaluators=["default"],
                 # SHAP is not installed, and its step fails on pandas' string columns
                 # before it would say so: leave explanations out, as the docs say.
-                evaluator_config={"default": {"log_model_explainability": False}},
+                # Prefixed, so the UI never takes them for trial metrics: they exist on one run only.
+                evaluator_config={"default": {"log_model_explainability": False, "metric_prefix": EVAL_PREFIX}},
             )
     except Exception as exc:
         store.client.set_terminated(run_id, status="FINISHED")

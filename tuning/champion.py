@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
@@ -17,9 +19,11 @@ from tracker.record import Record, layout
 from tracker.record.reads import TrialRun
 from tracker.record.writes import SweepRecord
 from tracker.registry import evaluate_champion, register_champion
+from tracker.urls import runs_view
 from tuning.objective import BuiltinObjective
+from tuning.plots import PLOTS_FOLDER, draw_plots
 from tuning.setup import SweepSetup
-from tuning.trials import best_trial, cost_of, ranked
+from tuning.trials import best_trial, cost_of, distinct_values, ranked
 
 __all__ = ["BestTrial", "SweepSummary", "close_sweep", "summarize"]
 
@@ -61,8 +65,12 @@ class SweepSummary:
     first_error: str | None = None
     champion_version: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
-    # The best finished trials' runs, best first: what the closing lines link to.
+    # The best finished trials' runs, best first, one per distinct value (ties are one trial):
+    # what the closing lines link to; and every finished trial's run, best first.
     top_run_ids: tuple[str, ...] = ()
+    all_run_ids: tuple[str, ...] = ()
+    # The key of the sweep's saved runs-table view (tracker.urls.runs_view).
+    runs_view: str | None = None
 
 
 def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupted: bool) -> SweepSummary:
@@ -83,7 +91,8 @@ def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupte
     ]
     spent = sum((cost_of(t, sweep.hourly_usd) for t in trials if t.state != TrialState.RUNNING), Decimal(0))
     runs = {r.number: r for r in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id)}
-    top = [runs[t.number].run_id for t in ranked(trials, sweep.direction) if t.number in runs]
+    best_first = [t for t in ranked(trials, sweep.direction) if t.number in runs]
+    top = [runs[t.number].run_id for t in distinct_values(best_first)]
     return SweepSummary(
         experiment=sweep.settings.experiment,
         experiment_id=sweep.experiment_id,
@@ -103,6 +112,7 @@ def summarize(sweep: SweepSetup, *, started: float, stop_reason: str, interrupte
         interrupted=interrupted,
         first_error=str(errors[0]) if errors else None,
         top_run_ids=tuple(top[:TOP_LINKED]),
+        all_run_ids=tuple(runs[t.number].run_id for t in best_first),
     )
 
 
@@ -139,6 +149,10 @@ def close_sweep(sweep: SweepSetup, summary: SweepSummary) -> SweepSummary:
     if best is not None:
         metrics[layout.METRIC_BEST_PREFIX + sweep.metric_key] = best.value
         metrics[layout.METRIC_BEST_TRIAL] = float(best.number)
+    if sweep.settings.plots and isinstance(sweep.record, SweepRecord) and not summary.interrupted:
+        _log_plots(sweep, sweep.record, notes)
+    params = sorted({name for trial in sweep.study.get_trials(deepcopy=False) for name in trial.params})
+    view = runs_view(sweep.parent_run_id, sweep.metric_key, layout.test_twin(sweep.metric_key), sweep.direction, params)
     sweep.record.close_sweep_run(
         sweep.parent_run_id,
         status=status,
@@ -146,8 +160,19 @@ def close_sweep(sweep: SweepSetup, summary: SweepSummary) -> SweepSummary:
         stop_reason=summary.stop_reason,
         best_run_id=best.run_id if best is not None else None,
         pareto_trials=summary.pareto,
+        runs_view=view,
     )
-    return dataclasses.replace(summary, champion_version=champion, notes=tuple(notes))
+    return dataclasses.replace(summary, champion_version=champion, notes=tuple(notes), runs_view=view[0])
+
+
+def _log_plots(sweep: SweepSetup, record: SweepRecord, notes: list[str]) -> None:
+    """Optuna's plots of the study on the parent run; a plot that fails costs a note, not the sweep."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            if draw_plots(sweep.study, Path(folder)):
+                record.client.log_artifacts(sweep.parent_run_id, folder, PLOTS_FOLDER)
+        except Exception as exc:  # matplotlib or the importance evaluator on an odd study
+            notes.append(f"Optuna's plots were not drawn: {type(exc).__name__}: {str(exc)[:150]}")
 
 
 def _register(sweep: SweepSetup, record: Record, objective: BuiltinObjective, best: BestTrial, notes: list[str]) -> str:

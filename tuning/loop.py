@@ -150,7 +150,7 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
             sweep.parent_run_id,
             trial.number,
             start_time=start,
-            tags=sweep.settings.tags,
+            tags=sweep.trial_tags,
             study=sweep.study_name,
             worker=worker_id(),
         )

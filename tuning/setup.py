@@ -7,18 +7,21 @@ the one parent run of the study in MLflow.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from tracker.config import Settings
+from tracker.config import ParamSpec, Settings
 from tracker.errors import ConfigError, UsageError
 from tracker.record import layout
+from tracker.record.source import source_tags
 from tracker.record.writer import TrialWriter
 from tracker.record.writes import RunRecord
 from tuning.identity import record_identity
@@ -50,6 +53,8 @@ class SweepSetup:
     parent_run_id: str
     record: RunRecord
     recorder: TrialWriter
+    # Every trial run's tags: the cost-allocation tags, and the sweep's source and user.
+    trial_tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> int:
@@ -108,6 +113,7 @@ def open_sweep(
         parent_run_id=parent,
         record=record,
         recorder=recorder,
+        trial_tags={**settings.tags, **source_tags(source_file)},
     )
 
 
@@ -129,7 +135,7 @@ def _parent_run(
     parent = record.create_sweep_run(
         experiment_id,
         settings.study_name,
-        params=_sweep_params(settings, direction, hourly_usd),
+        params=_sweep_params(settings, direction, hourly_usd, getattr(objective, "space", None)),
         tags=settings.tags,
         metric_key=objective.metric_key,
         direction=direction,
@@ -219,7 +225,21 @@ def _warm_start(settings: Settings, study: optuna.Study, storage: optuna.storage
             )
 
 
-def _sweep_params(settings: Settings, direction: str, hourly_usd: Decimal) -> dict[str, Any]:
+def _space_text(space: Mapping[str, ParamSpec] | None) -> str | None:
+    """A search space as one JSON line, within MLflow's limit for a parameter's value."""
+    if not space:
+        return None
+    text = json.dumps({name: spec.model_dump(exclude_none=True) for name, spec in space.items()}, default=str)
+    return text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 1] + "…"
+
+
+# MLflow keeps a parameter's value to 6,000 characters.
+_MAX_PARAM = 6000
+
+
+def _sweep_params(
+    settings: Settings, direction: str, hourly_usd: Decimal, space: Mapping[str, ParamSpec] | None
+) -> dict[str, Any]:
     s = settings
     o = s.objective
     return {
@@ -233,6 +253,8 @@ def _sweep_params(settings: Settings, direction: str, hourly_usd: Decimal) -> di
         "target_value": s.completion.target_value,
         "max_trials_without_improvement": s.completion.max_trials_without_improvement,
         "objective": o.function or o.resolved_trainer,
+        # What was searched, as the config gave it (or the trainer's default space).
+        "search_space": _space_text(space),
         "dataset": None if o.function else o.dataset,
         "metric": o.metric,
         "direction": direction,

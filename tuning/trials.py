@@ -18,6 +18,7 @@ __all__ = [
     "cost_of",
     "count_finished",
     "count_running",
+    "distinct_values",
     "trial_cost",
 ]
 
@@ -45,6 +46,17 @@ def ranked(trials: Iterable[FrozenTrial], direction: str) -> list[FrozenTrial]:
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
     sign = -1.0 if direction == "maximize" else 1.0
     return sorted(done, key=lambda t: (sign * t.values[0], t.number))
+
+
+def distinct_values(best_first: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The first trial of each value, in order: trials tied on the value are one result, not five."""
+    seen: set[tuple[float, ...]] = set()
+    kept = []
+    for trial in best_first:
+        if tuple(trial.values) not in seen:
+            seen.add(tuple(trial.values))
+            kept.append(trial)
+    return kept
 
 
 def count_finished(trials: Sequence[FrozenTrial]) -> int:

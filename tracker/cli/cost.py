@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,8 @@ def _print_spend(table: SpendTable, attribution: Attribution | None) -> None:
         view.add_column(name, justify="right" if name == "amount" else "left")
     for row in table.rows:
         view.add_row(
-            f"{row.period_start} to {row.period_end}",
+            # Inclusive, as the filter line says it: AWS's period end is the day after.
+            f"{row.period_start} to {row.period_end - timedelta(days=1)}",
             row.service,
             row.charge_type,
             exact_text(row.amount),

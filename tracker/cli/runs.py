@@ -14,7 +14,10 @@ from tracker.cli._options import common, echo_links, load, output_format
 
 @cli.command()
 @common
-@click.option("--experiment", help="Experiment name (default: from the config, or tracker-demo).")
+@click.option(
+    "--experiment",
+    help="Experiment name (default: the config's experiment or its file name; tracker-demo without one).",
+)
 @click.option("--tracking-uri", help="MLflow tracking URI.")
 @click.option("--top", "top", type=click.IntRange(min=1), help="Show only the best K runs.")
 @output_format
@@ -35,5 +38,9 @@ def runs(config_file: Path | None, experiment: str | None, tracking_uri: str | N
     else:
         from tracker.cli._options import console
 
-        console(width=200 if not sys.stdout.isatty() else None).print(table.to_rich())
+        out = console(width=200 if not sys.stdout.isatty() else None)
+        view, left_out = table.to_rich(out.width)
+        out.print(view)
+        if left_out:
+            click.echo(f"  not shown, for the terminal's width: {', '.join(left_out)} (see --format csv or json)")
         echo_links(table.links(settings.tracking_uri), settings.tracking_uri)

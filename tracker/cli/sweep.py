@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 
 @cli.command()
 @common
-@click.option("--experiment", help="MLflow experiment name (default: $MLFLOW_EXPERIMENT_NAME or tracker-demo).")
+@click.option(
+    "--experiment",
+    help=(
+        "MLflow experiment name (default: $MLFLOW_EXPERIMENT_NAME, the config's experiment or its file "
+        "name, or tracker-demo)."
+    ),
+)
 @click.option("--study", help="Optuna study name (default: the experiment name).")
 @click.option(
     "--trials", type=click.IntRange(min=1), help="Finished trials the study should reach (limits.max_trials)."
@@ -225,7 +231,13 @@ def _print_summary(summary: SweepSummary, settings: Settings) -> None:
 def _echo_links(summary: SweepSummary) -> None:
     from tracker.compare import ui_links
 
-    links = ui_links(summary.tracking_uri, summary.experiment_id, list(summary.top_run_ids))
+    links = ui_links(
+        summary.tracking_uri,
+        summary.experiment_id,
+        summary.top_run_ids,
+        view=summary.runs_view,
+        all_run_ids=summary.all_run_ids,
+    )
     echo_links(links, summary.tracking_uri)
 
 

@@ -10,6 +10,7 @@ import click
 
 from tracker.cli._group import cli
 from tracker.cli._options import common, ensure_port_free, load
+from tracker.cli._server import serve
 from tracker.errors import TrackerError
 from tracker.urls import redact
 
@@ -17,25 +18,40 @@ if TYPE_CHECKING:
     from tracker.compare import UiLinks
     from tracker.config import Settings
 
-# How long --open waits for the UI to answer before giving up on the browser.
-OPEN_TIMEOUT_SECONDS = 90
-
 
 @cli.command()
 @common
 @click.option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db).")
+@click.option("--experiment", help="Experiment whose latest sweep the links show (default: the config's).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port to listen on.")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server worker processes (MLflow's own default is 4; one starts fastest and serves one person well).",
+)
+@click.option(
     "--open", "open_browser", is_flag=True, help="Open the latest sweep's runs table in a browser once the UI answers."
 )
-def ui(config_file: Path | None, tracking_uri: str | None, host: str, port: int, open_browser: bool) -> None:
+def ui(
+    config_file: Path | None,
+    tracking_uri: str | None,
+    experiment: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    open_browser: bool,
+) -> None:
     """Start the MLflow UI on the configured store (Ctrl-C stops it).
 
     It prints links to the latest sweep of the configured experiment: its runs table in
-    the model-training workspace, and MLflow's compare page for its best five trials.
+    the model-training workspace (the trials best first, with the metric and the searched
+    parameters as columns), the best trial's run, and MLflow's compare page for the best
+    distinct trials and for all of them.
     """
-    settings = load(config_file, {"tracking_uri": tracking_uri})
+    settings = load(config_file, {"tracking_uri": tracking_uri, "experiment": experiment})
     uri = settings.tracking_uri
     from tracker.record._client import require_store
 
@@ -52,18 +68,25 @@ def ui(config_file: Path | None, tracking_uri: str | None, host: str, port: int,
     click.echo(f"MLflow UI on {served} for {redact(uri)} (Ctrl-C stops it)")
     _echo(links)
     sys.stdout.flush()
-    command = [_mlflow(), "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
-    if not open_browser:
-        import os
+    command = [
+        *_mlflow(),
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    url = links.runs if links else served
+    serve(command, served, (lambda: _open(url)) if open_browser else None)
 
-        os.execv(command[0], command)
-    _serve_and_open(command, served, links.runs if links else served)
 
-
-def _mlflow() -> str:
-    import shutil
-
-    return shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+def _mlflow() -> list[str]:
+    """MLflow's command line, from the interpreter that runs this one."""
+    return [sys.executable, "-m", "mlflow"]
 
 
 def _latest_links(settings: Settings, served: str) -> UiLinks | None:
@@ -83,40 +106,10 @@ def _echo(links: UiLinks | None) -> None:
 def _open(url: str) -> None:
     import webbrowser
 
-    if not webbrowser.open(url):
-        click.echo(f"note: no browser could be opened; open {url}", err=True)
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _serve_and_open(command: list[str], served: str, url: str) -> None:
-    """Run the UI in its own process group, open ``url`` once it answers, stop the group on Ctrl-C."""
-    import os
-    import signal
-    import subprocess
-    import time
-    import urllib.request
-
-    server = subprocess.Popen(command, start_new_session=True)
-    # The server has a session of its own, so a SIGTERM to this process would not reach it: it is
-    # turned into Ctrl-C here, so that the group is stopped below either way.
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        deadline = time.monotonic() + OPEN_TIMEOUT_SECONDS
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{served}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        _open(url)
-                        break
-            except OSError:
-                time.sleep(0.5)
-        server.wait()
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-    if server.returncode not in (0, -signal.SIGTERM):
-        raise TrackerError(f"the MLflow UI stopped with exit code {server.returncode}")
+        webbrowser.get()
+    except webbrowser.Error:
+        click.echo(f"note: no browser found on this machine; open {url} where there is one", err=True)
+        return
+    if not webbrowser.open(url):
+        click.echo(f"note: the browser did not open; open {url}", err=True)

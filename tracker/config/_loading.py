@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,12 @@ def _paths_from(data: dict[str, Any], base: Path) -> None:
             data[key] = beside(value)
 
 
+def _name_of(config_file: Path) -> str:
+    """``configs/churn-model.yaml`` -> ``churn-model``; a name MLflow takes."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", config_file.stem).strip("-.")
+    return name[:250] or "tracker"
+
+
 def load_settings(
     config_file: Path | str | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -192,10 +199,15 @@ def load_settings(
     data = read_config_file(config_file) if config_file is not None else {}
     if config_file is not None:
         _paths_from(data, config_file.absolute().parent)
+        # A config names its own experiment (and study) by default: two configs in one folder
+        # never share a default name, as they would share "tracker-demo".
+        data.setdefault("experiment", _name_of(config_file))
     if env.get("MLFLOW_TRACKING_URI"):
         data["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
     if env.get("MLFLOW_EXPERIMENT_NAME"):
         data["experiment"] = env["MLFLOW_EXPERIMENT_NAME"]
+    if env.get("TRACKER_PLOTS") in ("0", "1"):
+        data["plots"] = env["TRACKER_PLOTS"] == "1"
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_path(data, dotted, value)

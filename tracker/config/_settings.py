@@ -44,6 +44,9 @@ class Settings(_Section):
     objective: ObjectiveConfig = Field(default_factory=lambda: ObjectiveConfig())
     search_space: dict[str, ParamSpec] | None = None
     strategy: Strategy = "bayesian"
+    # Optuna's plots of the sweep (history, importance, parallel coordinates, intermediate
+    # values) on its parent run; about two seconds at the end of a sweep.
+    plots: bool = True
     early_stopping: Literal["median", "off"] = "off"
     limits: Limits = Field(default_factory=lambda: Limits())
     completion: CompletionCriteria = Field(default_factory=lambda: CompletionCriteria())

@@ -55,6 +55,8 @@ TAG_TRAIN_MEAN = "tracker.train_mean"
 TAG_BEST_RUN = "tracker.best_run_id"
 TAG_STOP_REASON = "tracker.stop_reason"
 TAG_PARETO = "tracker.pareto_trials"
+# The key of the runs-table view saved for the sweep (tracker.urls.runs_view), on its parent run.
+TAG_RUNS_VIEW = "tracker.runs_view"
 TAG_RECOVERED = "tracker.recovered"
 # The artifact folder holding a run's current report set (``reports/<generation>``): every
 # set is logged into a folder of its own, and this tag, set last, makes it the current one.
@@ -69,6 +71,7 @@ TAG_NOTE = "mlflow.note.content"
 TAG_SOURCE_NAME = "mlflow.source.name"
 TAG_SOURCE_TYPE = "mlflow.source.type"
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
+TAG_USER = "mlflow.user"
 TAG_DATA_CONTEXT = "mlflow.data.context"
 # Tells the MLflow 3 UI to open the experiment in its model-training (runs table) view.
 TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
@@ -85,6 +88,8 @@ REALIZED_RUN_NAME = "realized"
 # ``val_<m>`` on the validation split (the one a sweep optimises), ``test_<m>`` on the held-out one.
 VAL_PREFIX = "val_"
 TEST_PREFIX = "test_"
+# MLflow's evaluation of the champion on the test split (mlflow.models.evaluate), metrics and plots.
+EVAL_PREFIX = "test_eval_"
 METRIC_DURATION = "duration_seconds"
 METRIC_COST_ESTIMATED = "cost_usd_estimated"
 METRIC_COST_BILLED = "cost_usd_billed"

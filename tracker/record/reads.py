@@ -75,6 +75,7 @@ class SweepRun:
     best_run_id: str | None
     stop_reason: str | None
     pareto_trials: tuple[int, ...]
+    runs_view: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -222,6 +223,7 @@ def _sweep_run(run: Run) -> SweepRun:
         direction=tags.get(layout.TAG_DIRECTION, "maximize"),
         task=tags.get(layout.TAG_TASK),
         best_run_id=tags.get(layout.TAG_BEST_RUN),
+        runs_view=tags.get(layout.TAG_RUNS_VIEW),
         stop_reason=tags.get(layout.TAG_STOP_REASON),
         pareto_trials=pareto,
         params=dict(run.data.params),

@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag
@@ -21,6 +20,8 @@ from mlflow.exceptions import MlflowException
 from tracker.errors import UsageError, clip
 from tracker.record import layout
 from tracker.record.reads import RunReader
+from tracker.record.source import source_tags
+from tracker.urls import RUNS_VIEW_TAG_PREFIX
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -126,6 +127,7 @@ class RunRecord(Protocol):
         stop_reason: str = "",
         best_run_id: str | None = None,
         pareto_trials: Sequence[int] = (),
+        runs_view: tuple[str, str] | None = None,
     ) -> None: ...
 
     def start_trial_run(self, start: TrialStart) -> str: ...
@@ -135,31 +137,6 @@ class RunRecord(Protocol):
     def mark_run(self, run_id: str, *, status: str, state: str, error: str) -> None: ...
 
     def trial_runs(self, experiment_id: str, parent_run_id: str, *, status: str | None = None) -> list[TrialRun]: ...
-
-
-def source_tags(source_file: str | None) -> dict[str, str]:
-    """MLflow's source tags for a run made from ``source_file``: its path, and the git commit when in a repository."""
-    if source_file is None:
-        return {}
-    path = Path(source_file).resolve()
-    tags = {layout.TAG_SOURCE_NAME: str(path), layout.TAG_SOURCE_TYPE: "LOCAL"}
-    commit = _git_commit(path.parent)
-    if commit is not None:
-        tags[layout.TAG_GIT_COMMIT] = commit
-    return tags
-
-
-def _git_commit(folder: Path) -> str | None:
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else None
 
 
 def ms(seconds: float) -> int:
@@ -262,9 +239,19 @@ class SweepRecord:
         stop_reason: str = "",
         best_run_id: str | None = None,
         pareto_trials: Sequence[int] = (),
+        runs_view: tuple[str, str] | None = None,
     ) -> None:
-        """End the parent run with the sweep's figures, why it stopped and which trial won."""
+        """End the parent run with the sweep's figures, why it stopped and which trial won.
+
+        ``runs_view`` (a key and its state, :func:`tracker.urls.runs_view`) is saved on the
+        experiment, where MLflow's runs page finds a shared view, and its key on the run.
+        """
         tags = {layout.TAG_STOP_REASON: stop_reason}
+        if runs_view is not None:
+            key, state = runs_view
+            experiment_id = self.client.get_run(run_id).info.experiment_id
+            self.client.set_experiment_tag(experiment_id, RUNS_VIEW_TAG_PREFIX + key, state)
+            tags[layout.TAG_RUNS_VIEW] = key
         if best_run_id:
             tags[layout.TAG_BEST_RUN] = best_run_id
         if pareto_trials:
