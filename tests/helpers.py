@@ -61,6 +61,8 @@ def by_number(runs: list[Run]) -> dict[int, Any]:
 
 # A function objective for the fault and scale tests: it marks each trial's start with a file,
 # sleeps TRIAL_SECONDS, and hangs (once) on trial HANG_TRIAL, so a test can kill it mid-trial.
+# With WAIT_FOR_WORKERS=n, each trial waits until n worker processes have started one, so a
+# test of sharing never depends on which worker's start-up wins the race.
 SLOW_OBJECTIVE = """
 import os, time
 from pathlib import Path
@@ -72,6 +74,12 @@ def objective(trial):
     if hang is not None and trial.number == int(hang) and not Path(f"hung-{hang}").exists():
         Path(f"hung-{hang}").touch()
         time.sleep(300)
+    need = int(os.environ.get("WAIT_FOR_WORKERS", "0"))
+    if need:  # a barrier: no worker goes past its first trial until `need` workers have one
+        Path(f"worker-{os.getpid()}").touch()
+        deadline = time.time() + 120
+        while len(list(Path().glob("worker-*"))) < need and time.time() < deadline:
+            time.sleep(0.05)
     time.sleep(float(os.environ.get("TRIAL_SECONDS", "0.2")))
     return x
 """

@@ -129,7 +129,7 @@ def test_jobs_runs_worker_processes_to_an_exact_total(workdir: Path) -> None:
         text=True,
         capture_output=True,
         timeout=300,
-        env={**os.environ, "TRIAL_SECONDS": "0.5"},
+        env={**os.environ, "TRIAL_SECONDS": "0.2", "WAIT_FOR_WORKERS": "2"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "finished 7/7" in result.stdout

@@ -28,8 +28,8 @@ def test_a_study_kept_in_optuna_db_is_resumed_there(workdir: Path, invoke) -> No
 def test_workers_started_at_once_share_the_journal_to_an_exact_total(workdir: Path) -> None:
     config = slow_objective_config(workdir, "journal")
     command = tracker_command("sweep", "--config", str(config), "--trials", "7", "--quiet")
-    # Long enough that a worker whose start-up ran late still finds trials left to take.
-    env = {**os.environ, "TRIAL_SECONDS": "0.5"}
+    # Every trial waits until two workers have one: however the start-ups race, two share the work.
+    env = {**os.environ, "TRIAL_SECONDS": "0.2", "WAIT_FOR_WORKERS": "2"}
     workers = [subprocess.Popen(command, cwd=workdir, env=env, text=True, stdout=subprocess.PIPE) for _ in range(3)]
     for worker in workers:
         out, _ = worker.communicate(timeout=240)

@@ -81,6 +81,7 @@ def test_jobs_2_on_postgres_and_a_tracking_server(tmp_path: Path, pg_storage: st
                 "2",
                 "--trials",
                 "8",
+                WAIT_FOR_WORKERS="2",  # however the start-ups race, both workers take trials
             )
         ]
     )
@@ -94,7 +95,7 @@ def test_four_workers_started_at_once_share_one_parent_and_an_exact_total(
 ) -> None:
     config = _config(tmp_path, "four")
     args = ["--config", str(config), "--storage", pg_storage, "--tracking-uri", mlflow_server, "--trials", "10"]
-    _finish([_start(tmp_path, *args) for _ in range(4)])
+    _finish([_start(tmp_path, *args, WAIT_FOR_WORKERS="2") for _ in range(4)])
     study = _check_record(pg_storage, mlflow_server, "four", 10)
     assert len({t.user_attrs["worker"] for t in study.trials}) >= 2
 

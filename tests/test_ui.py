@@ -218,3 +218,19 @@ def test_no_mlflow_process_outlives_a_signal_at_any_moment_of_start_up(workdir: 
         while (left := _marked(mark)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert left == [], f"{len(left)} MLflow process(es) outlived {signal.Signals(signum).name} sent after {after} s"
+
+
+def test_open_without_a_browser_says_where_to_go(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import webbrowser
+
+    from tracker.cli.ui import _open
+
+    def no_browser(using: str | None = None) -> webbrowser.BaseBrowser:
+        raise webbrowser.Error("could not locate runnable browser")
+
+    monkeypatch.setattr(webbrowser, "get", no_browser)
+    _open("http://127.0.0.1:5000/#/experiments/1/runs")
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "note: no browser found on this machine; open http://127.0.0.1:5000/#/experiments/1/runs where there is one"
+    )
