@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import shutil
 import tempfile
 import time
@@ -108,10 +109,12 @@ def logging_to_trial(experiment_id: str, number: int) -> Iterator[Logged]:
     utils: Any = importlib.import_module("mlflow.tracking._tracking_service.utils")
 
     store = _trial_store()
-    folder = tempfile.mkdtemp(prefix=f"tracker-trial-{number}-")
+    run_id = f"trial-{number}-{uuid.uuid4().hex}"
+    # Made only when the objective logs a file (MLflow's local artifact store creates it).
+    folder = os.path.join(tempfile.gettempdir(), f"tracker-{run_id}")
     logged = Logged()
     info = RunInfo(
-        run_id=f"trial-{number}-{uuid.uuid4().hex}",
+        run_id=run_id,
         experiment_id=experiment_id,
         user_id="",
         status="RUNNING",
@@ -136,7 +139,8 @@ def logging_to_trial(experiment_id: str, number: int) -> Iterator[Logged]:
         # MLflow keeps an artifact repository per run id; this run's folder is the writer's now.
         utils._artifact_repos_cache.pop(info.run_id, None)
         store.run = store.logged = None
-        if any(Path(folder).iterdir()):
-            logged.artifacts = folder
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+        if os.path.isdir(folder):
+            if any(Path(folder).iterdir()):
+                logged.artifacts = folder
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
