@@ -391,7 +391,9 @@ def test_the_runs_table_rounds_floats_as_the_summary_does_and_keeps_the_rest() -
     from tracker.compare import RunTable
 
     row = {"trial": 4, "val_f1": 0.912345678, "learning_rate": "0.11775341936848115", "n": "168", "kind": "gini"}
-    table = RunTable("e", "1", "p" * 32, "val_f1", "maximize", tuple(row), (row,))
+    table = RunTable(
+        "e", "1", "p" * 32, "val_f1", "maximize", tuple(row), (row,), params=("learning_rate", "n", "kind")
+    )
     console = Console(record=True, width=200)
     console.print(table.to_rich(200)[0])
     text = console.export_text()

@@ -30,9 +30,10 @@ class RunTable:
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
 
+    params: tuple[str, ...] = ()  # the searched parameters' columns
     runs_view: str | None = None
 
-    def best_run_ids(self, k: int | None = 5) -> list[str]:
+    def best_run_ids(self, k: int = 5) -> list[str]:
         """The ``k`` best finished trial runs, one per distinct value (the rows are best first)."""
         seen: set[Any] = set()
         best = []
@@ -55,15 +56,9 @@ class RunTable:
             all_run_ids=self.finished_run_ids(),
         )
 
-    def param_names(self) -> list[str]:
-        fixed = {"trial", "state", self.metric_key, layout.test_twin(self.metric_key), "duration_s"}
-        fixed |= {layout.METRIC_COST_ESTIMATED, "pareto", "run_id"}
-        return [c for c in self.columns if c not in fixed]
-
     def to_records(self) -> list[dict[str, Any]]:
         """The rows, each parameter as the type it was suggested with (MLflow keeps them as text)."""
-        params = set(self.param_names())
-        return [{k: (_typed(v) if k in params else v) for k, v in row.items()} for row in self.rows]
+        return [{k: (_typed(v) if k in self.params else v) for k, v in row.items()} for row in self.rows]
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
@@ -84,7 +79,7 @@ class RunTable:
         cells = {c: [_cell(row.get(c)) for row in self.rows] for c in self.columns}
         need = {c: max([len(c), *(len(v) for v in cells[c])]) + 3 for c in self.columns}
         shown = list(self.columns)
-        droppable = [layout.METRIC_COST_ESTIMATED, "duration_s", *reversed(self.param_names())]
+        droppable = [layout.METRIC_COST_ESTIMATED, "duration_s", *reversed(self.params)]
         for column in droppable:
             if width is None or sum(need[c] for c in shown) + 1 <= width:
                 break
@@ -180,6 +175,7 @@ def compare_latest_sweep(tracking_uri: str, experiment: str, *, top: int | None 
         direction,
         tuple(columns),
         tuple(rows),
+        params=tuple(param_names),
         runs_view=parent.runs_view,
     )
 

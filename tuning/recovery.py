@@ -130,7 +130,7 @@ def _rebuilt_run(sweep: SweepSetup, trial: FrozenTrial) -> str:
         sweep.parent_run_id,
         trial.number,
         start_time=trial.datetime_start.timestamp() if trial.datetime_start else time.time(),
-        tags=sweep.settings.tags,
+        tags=sweep.trial_tags,
         study=sweep.study_name,
         recovered="rebuilt from the Optuna record; only the objective value survived",
     )

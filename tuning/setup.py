@@ -96,7 +96,9 @@ def open_sweep(
             _warm_start(settings, study, storage, direction)
         seed = _sampler_seed(settings, study, worker_index, existing)
         study.sampler = make_sampler(settings.strategy, seed=seed, grid=grid)
-        parent = _parent_run(settings, record, experiment_id, objective, direction, hourly_usd, source_file)
+        # Once per sweep (it asks git for the commit): the parent's and every trial's source.
+        source = source_tags(source_file)
+        parent = _parent_run(settings, record, experiment_id, objective, direction, hourly_usd, source)
     return SweepSetup(
         settings=settings,
         hourly_usd=hourly_usd,
@@ -113,7 +115,7 @@ def open_sweep(
         parent_run_id=parent,
         record=record,
         recorder=recorder,
-        trial_tags={**settings.tags, **source_tags(source_file)},
+        trial_tags={**settings.tags, **source},
     )
 
 
@@ -124,7 +126,7 @@ def _parent_run(
     objective: BuiltinObjective | FunctionObjective,
     direction: str,
     hourly_usd: Decimal,
-    source_file: str | None,
+    source: Mapping[str, str],
 ) -> str:
     """The study's parent run: found again and running again, or created with its data's lineage."""
     parent = record.find_sweep_run(experiment_id, settings.study_name)
@@ -141,7 +143,7 @@ def _parent_run(
         direction=direction,
         task=getattr(objective, "task", None) or "custom",
         note=f"Optuna study {settings.study_name!r}, {settings.strategy} strategy",
-        source_file=source_file,
+        source=source,
     )
     if isinstance(objective, BuiltinObjective):
         # Once per sweep, on its parent run: per trial it cost the writer ~3 ms a trial.

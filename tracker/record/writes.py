@@ -20,7 +20,6 @@ from mlflow.exceptions import MlflowException
 from tracker.errors import UsageError, clip
 from tracker.record import layout
 from tracker.record.reads import RunReader
-from tracker.record.source import source_tags
 from tracker.urls import RUNS_VIEW_TAG_PREFIX
 
 if TYPE_CHECKING:
@@ -36,7 +35,6 @@ __all__ = [
     "TrialStart",
     "clip_tag",
     "finite_metrics",
-    "source_tags",
     "status_for_state",
 ]
 
@@ -113,7 +111,7 @@ class RunRecord(Protocol):
         direction: str = "maximize",
         task: str = "custom",
         note: str = "",
-        source_file: str | None = None,
+        source: Mapping[str, str] | None = None,
     ) -> str: ...
 
     def log_datasets(self, run_id: str, inputs: Sequence[DataInput]) -> None: ...
@@ -208,12 +206,12 @@ class SweepRecord:
         direction: str = "maximize",
         task: str = "custom",
         note: str = "",
-        source_file: str | None = None,
+        source: Mapping[str, str] | None = None,
     ) -> str:
         """The parent run of study ``study``; ``tags`` are the cost-allocation tags.
 
-        ``source_file`` (the config) becomes the run's source in the UI, with the git commit
-        of its folder when it is in a repository.
+        ``source`` (:func:`tracker.record.source.source_tags` of the config) is the run's
+        source in the UI: the file, the git commit of its folder, the user.
         """
         own = {
             layout.TAG_ROLE: layout.ROLE_SWEEP,
@@ -221,7 +219,7 @@ class SweepRecord:
             layout.TAG_DIRECTION: direction,
             layout.TAG_TASK: task,
         }
-        own.update(source_tags(source_file))
+        own.update(source or {})
         if metric_key:
             own[layout.TAG_METRIC] = metric_key
         if note:
