@@ -127,12 +127,11 @@ def pg_storage() -> Iterator[str]:
         drop_database(name)
 
 
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``mlflow server`` on a free loopback port, its backend store on PostgreSQL."""
-    require_postgres()
-    name = create_database()
-    folder = tmp_path_factory.mktemp("mlflow-server")
+@contextlib.contextmanager
+def running_mlflow_server(
+    folder: Path, database: str, artifacts: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``mlflow server`` on a free loopback port, its runs in ``database``, its artifacts at ``artifacts``."""
     port = free_port()
     log = open(folder / "server.log", "w")
     process = subprocess.Popen(
@@ -140,9 +139,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(Path(sys.executable).with_name("mlflow")),
             "server",
             "--backend-store-uri",
-            url(name),
+            url(database),
             "--artifacts-destination",
-            str(folder / "artifacts"),
+            artifacts,
             "--host",
             "127.0.0.1",
             "--port",
@@ -153,7 +152,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         start_new_session=True,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "MLFLOW_ENABLE_TELEMETRY": "false"},
+        env={**os.environ, "MLFLOW_ENABLE_TELEMETRY": "false", **(env or {})},
     )
     address = f"http://127.0.0.1:{port}"
     try:
@@ -162,4 +161,34 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         stop_group(process)
         log.close()
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's AWS server on a free loopback port, in its own process group; yields its endpoint."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{endpoint}/moto-api/", process, timeout=30)
+        yield endpoint
+    finally:
+        stop_group(process)
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mlflow server`` on a free loopback port, its backend store on PostgreSQL."""
+    require_postgres()
+    name = create_database()
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    try:
+        with running_mlflow_server(folder, name, str(folder / "artifacts")) as address:
+            yield address
+    finally:
         drop_database(name)

@@ -37,6 +37,8 @@ class Case:
     files: dict[str, str | bytes] = field(default_factory=dict)
     # Cases that run trials print the sweep's summary on stdout; the error is on stderr.
     summary: bool = False
+    # More environment: a stand-in package on PYTHONPATH, say.
+    env: dict[str, str] = field(default_factory=dict)
     # A command that printed its error must also end: past this, the case has hung.
     timeout: float = 60
 
@@ -93,6 +95,11 @@ CASES: dict[str, Case] = {
         _sweep({}), 2, "search_space: the grid has 10,000,000,000 points",
         _config({"strategy": "grid", "search_space": {n: {"type": "int", "low": 2, "high": 101} for n in ("n_estimators", "max_depth", "min_samples_leaf", "max_leaf_nodes", "min_samples_split")}}),
     ),
+    "ray backend without Ray": Case(_sweep({}, "--backend", "ray"), 2, "execution.backend: ray needs Ray, which is not installed; pip install 'tracker-roi[ray]'", {**_config({}), "noray/ray/__init__.py": "raise ImportError(\"No module named 'ray'\")\n"}, env={"PYTHONPATH": "noray"}),
+    "an unknown backend": Case(_sweep({}), 2, "execution.backend: got 'dask'; input should be 'local' or 'ray'", _config({"execution": {"backend": "dask"}})),
+    "workers and jobs disagree": Case(_sweep({}, "--jobs", "2", "--workers", "3"), 2, "execution.workers (3) and limits.max_parallel (2) disagree", _config({})),
+    "a Ray address nobody answers": Case(_sweep({}), 1, "cannot reach the Ray cluster at 127.0.0.1:9", _config({"execution": {"backend": "ray", "address": "127.0.0.1:9"}})),
+    "a Ray address of no shape": Case(_sweep({}), 2, "execution.address: 'head-node' must be auto", _config({"execution": {"backend": "ray", "address": "head-node"}})),
     "seed beyond 2**32": Case(_sweep({}, "--seed", str(2**33)), 2, "seed: Input should be less than or equal to 4294967295", _config({})),
     "negative seed": Case(_sweep({}, "--seed", "-1"), 2, "seed: Input should be greater than or equal to 0", _config({})),
     "header-only CSV": Case(_sweep({}), 2, "data.csv has a header but no rows", {**_config({"objective": {"dataset": "data.csv", "target": "y"}}), "data.csv": "a,b,y\n"}),
@@ -159,6 +166,7 @@ def _running_runs(folder: Path) -> int:
 def _run(workdir: Path, case: Case) -> subprocess.CompletedProcess[str]:
     for name, content in case.files.items():
         target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content) if isinstance(content, bytes) else target.write_text(content)
     args = [a.replace("{port}", str(free_port())) for a in case.args]
     return subprocess.run(
@@ -167,7 +175,13 @@ def _run(workdir: Path, case: Case) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=case.timeout,
-        env={**os.environ, **AWS_ENV, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull},
+        env={
+            **os.environ,
+            **AWS_ENV,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            **case.env,
+        },
     )
 
 

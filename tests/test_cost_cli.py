@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,6 +16,7 @@ import pytest
 from tests import billing_files as bf
 from tests.conftest import free_port
 from tests.helpers import parent_runs, trial_runs
+from tests.scale_fixtures import moto_server
 
 CHURN = ["--tag", "project=churn", "--start", "2026-10-01", "--end", "2026-11-30"]
 
@@ -230,24 +229,7 @@ def test_minimize_cost_is_multi_objective_and_runs_marks_the_pareto_front(workdi
 
 @pytest.mark.slow
 def test_cost_explorer_over_http_against_moto(workdir: Path) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with moto_server() as endpoint:
         last = date.today().replace(day=1) - timedelta(days=1)
         first = last.replace(day=1)
         result = {
@@ -303,9 +285,6 @@ def test_cost_explorer_over_http_against_moto(workdir: Path) -> None:
             subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=120).stdout
         )
         assert again["total"] == "40.0000001" and again["details"]["cached"] == "yes"  # a closed month: cached
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
 
 
 def test_credits_are_their_own_lines_that_add_up_to_the_total(workdir: Path, invoke) -> None:

@@ -35,20 +35,24 @@ def run_sweep(
     """Run the sweep ``settings`` describe, as ``tracker sweep`` does, and return what it did.
 
     Each trial's estimated cost uses the hourly price of ``settings.compute`` (the instance
-    type's on-demand price times the count). ``on_event`` hears of each trial as it ends;
+    type's on-demand price times the count); on Ray, a node of a known instance type
+    (``execution.instance_type``, or the node's ``instance-type`` label) prices a trial as its
+    share of that node. ``on_event`` hears of each trial as it ends;
     ``source_file`` (the config) becomes the parent run's source; ``recorder`` replaces the
     writer process that writes the trial runs. After Ctrl-C, raises
     :class:`~tuning.sweep.SweepInterrupted`, which carries the summary. A study made for
     another objective is a :class:`~tracker.errors.UsageError` unless ``study_choice`` is
     ``"new"`` (a study of its own beside it) or ``"resume"`` (join it anyway).
     """
-    from cost.prices import compute_hourly_price
+    from cost.prices import compute_hourly_price, price_table
     from tuning.sweep import run_sweep as sweep
 
     hourly = compute_hourly_price(settings.compute)
     return sweep(
         settings,
         hourly_usd=hourly,
+        # A Ray node of a known instance type prices its trials as a share of that instance.
+        prices={**price_table(), **settings.compute.prices},
         on_event=on_event,
         source_file=source_file,
         recorder=recorder,

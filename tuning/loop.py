@@ -24,12 +24,12 @@ from tracker.record.writes import TrialEnd, TrialStart, status_for_state
 from tuning.events import SweepEvent
 from tuning.objective import FunctionObjective, TrialOutcome
 from tuning.objective_log import Logged, logging_to_trial
-from tuning.recovery import reconcile, worker_id
+from tuning.recovery import reconcile
 from tuning.setup import SweepSetup
-from tuning.storage import HEARTBEAT_SECONDS, storage_lock
+from tuning.storage import HEARTBEAT_SECONDS, beats, storage_lock
 from tuning.trials import FINISHED_STATES, best_trial, count_finished, count_running, trial_cost
 
-__all__ = ["run_trial", "work"]
+__all__ = ["progress_event", "run_trial", "work"]
 
 _POLL_SECONDS = 1.0
 _INTERRUPTED = "interrupted by the user (Ctrl-C)"
@@ -40,7 +40,7 @@ def work(sweep: SweepSetup, emit: Callable[[SweepEvent], None], *, started: floa
     failures = 0
     _say(emit, reconcile(sweep))
     # The time limit counts from the first trial, not from loading data and stores.
-    if sweep.worker_index == 0 and sweep.settings.limits.max_parallel == 1:
+    if sweep.settings.execution.backend == "local" and sweep.settings.limits.max_parallel == 1:
         started = time.monotonic()
     last_reconcile = time.monotonic()
     done: tuple[int, TrialState] | None = None
@@ -50,10 +50,10 @@ def work(sweep: SweepSetup, emit: Callable[[SweepEvent], None], *, started: floa
             reason = sweep.policy.reason(trials, elapsed=time.monotonic() - started, failures=failures)
             trial = None
             if reason is None and count_finished(trials) + count_running(trials) < sweep.target:
-                trial = _ask(sweep.study)
+                trial = _ask(sweep.study, sweep.worker)
         if done is not None:
             # The last trial's progress, from this same read: one scan of the study per trial, not two.
-            emit(_progress(sweep, trials, *done))
+            emit(progress_event(sweep, trials, *done))
             done = None
         if reason is not None:
             return reason
@@ -76,16 +76,16 @@ def _say(emit: Callable[[SweepEvent], None], notes: list[str]) -> None:
         emit(SweepEvent("info", note))
 
 
-def _ask(study: optuna.Study) -> optuna.Trial:
+def _ask(study: optuna.Study, worker: str) -> optuna.Trial:
     with warnings.catch_warnings():
         # We record heartbeats ourselves around ask/tell, which Optuna warns it did not expect.
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed", category=UserWarning)
         trial = study.ask()
-    trial.set_user_attr(layout.ATTR_WORKER, worker_id())
+    trial.set_user_attr(layout.ATTR_WORKER, worker)
     return trial
 
 
-def _progress(sweep: SweepSetup, trials: list[FrozenTrial], number: int, state: TrialState) -> SweepEvent:
+def progress_event(sweep: SweepSetup, trials: list[FrozenTrial], number: int, state: TrialState) -> SweepEvent:
     frozen = next((t for t in trials if t.number == number), None)
     best = best_trial(trials, sweep.direction)
     error = frozen.user_attrs.get(layout.ATTR_ERROR) if frozen is not None else None
@@ -150,9 +150,9 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
             sweep.parent_run_id,
             trial.number,
             start_time=start,
-            tags=sweep.trial_tags,
+            tags={**sweep.trial_tags, **sweep.placement, **_retry_tag(sweep, trial)},
             study=sweep.study_name,
-            worker=worker_id(),
+            worker=sweep.worker,
         )
     )
     with _objective_logging(sweep, trial.number) as logged:
@@ -194,6 +194,15 @@ def run_trial(sweep: SweepSetup, trial: optuna.Trial) -> TrialState:
     return state
 
 
+def _retry_tag(sweep: SweepSetup, trial: optuna.Trial) -> dict[str, str]:
+    """A trial that reruns one failed by its silent heartbeat says which (retry_failed_trials)."""
+    if not sweep.settings.execution.retry_failed_trials:
+        return {}  # no reruns: spare the storage a read per trial
+    # Where Optuna's RetryHeartbeatStaleTrialCallback names the trial it repeats.
+    first = sweep.storage.get_trial(trial._trial_id).system_attrs.get("failed_trial")
+    return {layout.TAG_RETRY_OF: str(first)} if first is not None else {}
+
+
 def _objective_logging(sweep: SweepSetup, number: int) -> contextlib.AbstractContextManager[Logged]:
     """A function objective's own MLflow calls go to its trial's run; a built-in one makes none."""
     if isinstance(sweep.objective, FunctionObjective):
@@ -224,9 +233,9 @@ class _Heartbeat:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if not isinstance(storage := self._storage, optuna.storages.RDBStorage):
+        if not beats(storage := self._storage):
             return
-        storage.record_heartbeat(self._trial_id)
+        storage.record_heartbeat(self._trial_id)  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._beat, name="optuna-heartbeat", daemon=True)
         self._thread.start()
 

@@ -20,18 +20,18 @@ from tracker.record import layout
 from tracker.record.reads import TrialRun
 from tracker.record.writes import TrialEnd, TrialStart, status_for_state
 from tuning.setup import SweepSetup
+from tuning.storage import GRACE_SECONDS
 from tuning.trials import cost_of
 
-__all__ = ["reconcile", "worker_id"]
+__all__ = ["reconcile"]
 
 _GONE = "the worker process ended before it closed this run (killed or crashed)"
+_LOST = (
+    "its worker was lost before the trial ended (its process or node is gone, or its heartbeat was silent "
+    f"for over {GRACE_SECONDS} s); failed by another worker, and the study went on without it"
+)
 # How long a worker on another host may take to write a finished trial's run.
 _OTHER_HOST_GRACE_SECONDS = 60
-
-
-def worker_id() -> str:
-    """How a trial names the process that runs it: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _alive(pid: int) -> bool:
@@ -83,6 +83,11 @@ def _worker_gone(trial: FrozenTrial) -> bool:
     return ended is None or (datetime.now() - ended).total_seconds() > _OTHER_HOST_GRACE_SECONDS
 
 
+def _local(trial: FrozenTrial) -> bool:
+    """Whether the trial's worker ran on this host, where its pid tells whether it lives."""
+    return str(trial.user_attrs.get(layout.ATTR_WORKER, "")).rpartition(":")[0] == socket.gethostname()
+
+
 def _fail_dead_workers(study: optuna.Study) -> list[str]:
     """Fail RUNNING trials whose worker process on this host no longer exists."""
     notes: list[str] = []
@@ -100,9 +105,9 @@ def _recover_run(sweep: SweepSetup, trial: FrozenTrial, run: TrialRun | None) ->
     record = sweep.record
     error = None
     if trial.state == TrialState.FAIL:
-        error = str(trial.user_attrs.get(layout.ATTR_ERROR) or _GONE)
+        error = str(trial.user_attrs.get(layout.ATTR_ERROR) or (_GONE if _local(trial) else _LOST))
         if run is not None:
-            record.mark_run(run.run_id, status="FAILED", state="FAIL", error=_GONE)
+            record.mark_run(run.run_id, status="FAILED", state="FAIL", error=_GONE if _local(trial) else _LOST)
             return f"run of trial {trial.number} marked FAILED: its worker ended without closing it"
     run_id = run.run_id if run is not None else _rebuilt_run(sweep, trial)
     metrics: dict[str, float] = {}

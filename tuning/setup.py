@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,12 @@ from tuning.stop import StopPolicy
 from tuning.storage import open_storage, storage_lock, storage_locks
 from tuning.strategy import make_pruner, make_sampler
 
-__all__ = ["SweepSetup", "open_sweep"]
+__all__ = ["SweepSetup", "open_sweep", "worker_id"]
+
+
+def worker_id() -> str:
+    """How a trial names the process that runs it: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,10 @@ class SweepSetup:
     recorder: TrialWriter
     # Every trial run's tags: the cost-allocation tags, and the sweep's source and user.
     trial_tags: Mapping[str, str] = field(default_factory=dict)
+    # How this process's trials name their worker (host:pid; a Ray worker names its node too).
+    worker: str = field(default_factory=worker_id)
+    # Where this worker runs, as tags of its trials' runs: a Ray worker's node and instance type.
+    placement: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> int:
@@ -88,7 +98,8 @@ def open_sweep(
     experiment_id = record.ensure_experiment(settings.experiment)
     with storage_lock(settings.storage, settings.study_name):
         # Inside the lock: the first worker on a new database creates Optuna's tables alone.
-        storage = open_storage(settings.storage)
+        run = settings.execution
+        storage = open_storage(settings.storage, heartbeat=run.heartbeat, retry_failed=run.retry_failed_trials)
         study = _open_study(settings, storage, direction, multi)
         record_identity(study, settings)
         existing = len(study.get_trials(deepcopy=False))

@@ -31,11 +31,16 @@ from sqlalchemy.exc import NoSuchModuleError
 from tracker.config import journal_path
 from tracker.errors import ConfigError, TrackerError, UsageError, first_line
 
-__all__ = ["HEARTBEAT_SECONDS", "open_storage", "storage_lock"]
+__all__ = ["GRACE_SECONDS", "HEARTBEAT_SECONDS", "beats", "open_storage", "storage_lock"]
 
 # A worker records a heartbeat this often; a trial silent for GRACE_SECONDS is failed.
 HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 20
+
+
+def beats(storage: optuna.storages.BaseStorage) -> bool:
+    """Whether running trials record heartbeats in ``storage``."""
+    return isinstance(storage, optuna.storages.RDBStorage) and storage.heartbeat_interval is not None
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -45,11 +50,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
+def open_storage(
+    url: str, *, create: bool = True, heartbeat: bool = True, retry_failed: bool = False
+) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url``: a journal file's path, any SQLAlchemy URL, or ``grpc://host:port``.
 
     ``create=False`` is for readers: a journal file that is not there is an error, not an
-    empty file left behind.
+    empty file left behind. A database storage records trial heartbeats unless ``heartbeat``
+    is false (Optuna's journal and gRPC storages have none); ``retry_failed`` runs a trial
+    failed by its silent heartbeat once more, with the same parameters.
     """
     path = journal_path(url)
     if path is not None:
@@ -68,6 +77,10 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             f"storage: {url!r} is not a database URL; use a journal file's path (optuna.journal), "
             "sqlite:///optuna.db, postgresql+psycopg://user@host/db or grpc://host:port"
         ) from exc
+    return _open_database(url, heartbeat=heartbeat, retry_failed=retry_failed)
+
+
+def _open_database(url: str, *, heartbeat: bool, retry_failed: bool) -> optuna.storages.BaseStorage:
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:"):
         # Several local workers share the file: wait for a lock rather than fail.
@@ -81,8 +94,13 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             return optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
+                heartbeat_interval=HEARTBEAT_SECONDS if heartbeat else None,
+                grace_period=GRACE_SECONDS if heartbeat else None,
+                heartbeat_stale_trial_callback=(
+                    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+                    if heartbeat and retry_failed
+                    else None
+                ),
             )
     except NoSuchModuleError as exc:
         raise ConfigError(

@@ -15,8 +15,9 @@ running ``tracker sweep`` on one storage are simply more workers. Where each par
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tracker.config import Settings
 from tracker.record._client import open_client
@@ -30,6 +31,9 @@ from tuning.parallel import supervise
 from tuning.recovery import reconcile
 from tuning.setup import SweepSetup, open_sweep
 from tuning.trials import trial_cost
+
+if TYPE_CHECKING:
+    from tuning.ray_backend import RayCluster
 
 __all__ = ["BestTrial", "SweepEvent", "SweepInterrupted", "SweepSummary", "run_sweep", "trial_cost"]
 
@@ -51,6 +55,7 @@ def run_sweep(
     recorder: TrialWriter | None = None,
     source_file: str | None = None,
     study_choice: StudyChoice = "check",
+    prices: Mapping[str, Decimal] | None = None,
 ) -> SweepSummary:
     """Run the sweep described by ``settings`` to one of its stop conditions.
 
@@ -60,25 +65,57 @@ def run_sweep(
     parent run is closed as KILLED. ``source_file`` (the config) is the parent run's source.
     A study made for another objective stops the sweep before it is touched (exit 2), unless
     ``study_choice`` is ``"new"`` (a study of its own beside it) or ``"resume"`` (join it anyway):
-    see :mod:`tuning.identity`.
+    see :mod:`tuning.identity`. ``prices`` (instance type -> USD per hour) price the trials of
+    Ray nodes by their instance type (``execution.backend: ray``).
     """
     emit = on_event or (lambda event: None)
     started = time.monotonic()
-    # Started first: the writer process imports MLflow while this one opens the store and the study.
-    recorder = recorder if recorder is not None else TrialRecorder(settings.tracking_uri)
+    # The cluster first: a missing Ray or an unreachable address touches no study and no run.
+    node_prices, cluster = _open_cluster(settings, prices or {})
     try:
-        record = record if record is not None else SweepRecord(open_client(settings.tracking_uri))
+        # Started first: the writer process imports MLflow while this one opens the store and the study.
+        recorder = recorder if recorder is not None else TrialRecorder(settings.tracking_uri)
     except BaseException:
-        recorder.close()
+        if cluster is not None:
+            cluster.close()
         raise
     try:
+        record = record if record is not None else SweepRecord(open_client(settings.tracking_uri))
         settings = choose_study(settings, study_choice)
         sweep = open_sweep(
             settings, hourly_usd=hourly_usd, worker_index=0, record=record, recorder=recorder, source_file=source_file
         )
-        return _run(sweep, emit, started)
+        return _run(sweep, emit, started, lambda: _workers(sweep, emit, started, cluster, node_prices))
     finally:
         recorder.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _open_cluster(settings: Settings, prices: Mapping[str, Decimal]) -> tuple[dict[str, str], RayCluster | None]:
+    """The Ray cluster of ``execution.backend: ray`` and the prices its workers may need, or none."""
+    if settings.execution.backend != "ray":
+        return {}, None
+    from tuning.ray_backend import node_prices, open_cluster
+
+    return node_prices(settings.execution, prices), open_cluster(settings.execution)
+
+
+def _workers(
+    sweep: SweepSetup,
+    emit: Callable[[SweepEvent], None],
+    started: float,
+    cluster: RayCluster | None,
+    prices: Mapping[str, str],
+) -> str:
+    """Run the sweep's workers where the config says; returns why they stopped."""
+    if cluster is not None:
+        from tuning.ray_backend import supervise_ray
+
+        return supervise_ray(sweep, emit, started, cluster, prices)
+    if sweep.settings.limits.max_parallel > 1:
+        return supervise(sweep, emit, started)
+    return work(sweep, emit, started=started)
 
 
 def _fail(sweep: SweepSetup, exc: BaseException) -> None:
@@ -90,13 +127,12 @@ def _fail(sweep: SweepSetup, exc: BaseException) -> None:
         return
 
 
-def _run(sweep: SweepSetup, emit: Callable[[SweepEvent], None], started: float) -> SweepSummary:
+def _run(
+    sweep: SweepSetup, emit: Callable[[SweepEvent], None], started: float, workers: Callable[[], str]
+) -> SweepSummary:
     reason = "interrupted by the user"
     try:
-        if sweep.settings.limits.max_parallel > 1:
-            reason = supervise(sweep, emit, started)
-        else:
-            reason = work(sweep, emit, started=started)
+        reason = workers()
     except KeyboardInterrupt as exc:
         try:
             for note in reconcile(sweep):

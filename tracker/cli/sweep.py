@@ -38,6 +38,16 @@ if TYPE_CHECKING:
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop starting trials after this many seconds."
 )
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes on this machine (limits.max_parallel).")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    help="Where the workers run: processes on this machine, or tasks on a Ray cluster (execution.backend).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Trials at once (execution.workers; on Ray, default: the cluster's CPUs / execution.cpus_per_trial).",
+)
 @click.option("--strategy", type=click.Choice(["bayesian", "random", "grid", "hyperband"]), help="Search strategy.")
 @click.option(
     "--storage",
@@ -76,6 +86,8 @@ def sweep(config_file: Path | None, quiet: bool, new_study: bool, resume_anyway:
             "limits.max_trials": flags["trials"],
             "limits.max_runtime_seconds": flags["timeout"],
             "limits.max_parallel": flags["jobs"],
+            "execution.backend": flags["backend"],
+            "execution.workers": flags["workers"],
             "strategy": flags["strategy"],
             "storage": flags["storage"],
             "tracking_uri": flags["tracking_uri"],
@@ -219,13 +231,24 @@ def _print_summary(summary: SweepSummary, settings: Settings) -> None:
     click.echo(f"  parent run: {summary.parent_run_id} in experiment {summary.experiment!r}")
     if summary.champion_version:
         click.echo(f"  champion: model {summary.experiment!r} version {summary.champion_version} (alias champion)")
-    click.echo(
-        f"  estimated cost: {summary.cost_usd_estimated.quantize(Decimal('0.0001'))} USD (estimated, "
-        f"{settings.compute.instance_count} x {settings.compute.instance_type} at {summary.hourly_usd} USD/h)"
-    )
+    spent = summary.cost_usd_estimated.quantize(Decimal("0.0001"))
+    click.echo(f"  estimated cost: {spent} USD ({_priced_as(summary, settings)})")
     for note in summary.notes:
         click.echo(f"  note: {note}")
     _echo_links(summary)
+
+
+def _priced_as(summary: SweepSummary, settings: Settings) -> str:
+    execution = settings.execution
+    if execution.backend == "ray" and execution.instance_type is not None:
+        return (
+            f"estimated, each trial as its share of its Ray node: {execution.instance_type}, or the type the "
+            "node's instance-type label names (each run's tracker.instance_type)"
+        )
+    return (
+        f"estimated, {settings.compute.instance_count} x {settings.compute.instance_type} at "
+        f"{summary.hourly_usd} USD/h"
+    )
 
 
 def _echo_links(summary: SweepSummary) -> None:

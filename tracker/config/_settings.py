@@ -27,6 +27,7 @@ from tracker.config._sweep import (
     CompletionCriteria,
     ComputeConfig,
     CostConfig,
+    ExecutionConfig,
     Limits,
     ObjectiveConfig,
     ParamSpec,
@@ -49,6 +50,7 @@ class Settings(_Section):
     plots: bool = True
     early_stopping: Literal["median", "off"] = "off"
     limits: Limits = Field(default_factory=lambda: Limits())
+    execution: ExecutionConfig = Field(default_factory=lambda: ExecutionConfig())
     completion: CompletionCriteria = Field(default_factory=lambda: CompletionCriteria())
     warm_start: WarmStart | None = None
     # numpy and scikit-learn take seeds in [0, 2**32).
@@ -107,6 +109,20 @@ class Settings(_Section):
                     "objective.metric expected_value needs the roi section's values: roi.value_per_outcome or "
                     "roi.action (a classifier), or roi.value_per_unit_error (a regression)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _local_workers_are_processes(self) -> Settings:
+        # On this machine, execution.workers and limits.max_parallel are one setting.
+        workers = self.execution.workers
+        if self.execution.backend != "local" or workers is None:
+            return self
+        if "max_parallel" in self.limits.model_fields_set and self.limits.max_parallel != workers:
+            raise ValueError(
+                f"execution.workers ({workers}) and limits.max_parallel ({self.limits.max_parallel}) disagree; "
+                "on the local backend they are one setting: give one of them"
+            )
+        object.__setattr__(self.limits, "max_parallel", workers)
         return self
 
     @property

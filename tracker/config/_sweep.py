@@ -164,3 +164,31 @@ class CostConfig(_Section):
     # Why this window and these tags were chosen, when they are meant not to match the runs (a
     # bill from the production account, a sample): page 1 says so instead of warning.
     window_reason: str | None = Field(None, min_length=1, max_length=300)
+
+
+class ExecutionConfig(_Section):
+    """Where the sweep's workers run: processes on this machine, or tasks on a Ray cluster.
+
+    Ray places the workers, Optuna decides, MLflow records: each Ray task runs the same
+    trial loop as a local worker, against the same shared study.
+    """
+
+    backend: Literal["local", "ray"] = "local"
+    # Ray only: "auto" (a cluster started with `ray start` that this machine belongs to),
+    # "ray://host:10001" (Ray Client), a head node's host:port, or none: a Ray cluster of this
+    # machine alone, started for the sweep and stopped after it.
+    address: str | None = Field(None, min_length=1)
+    # Trials running at once. Ray: default the cluster's CPUs / cpus_per_trial; local: limits.max_parallel.
+    workers: int | None = Field(None, ge=1, le=1024)
+    cpus_per_trial: float = Field(1, gt=0)
+    gpus_per_trial: float = Field(0, ge=0)
+    # How often Ray starts a worker again after its node or process was lost.
+    max_retries: int = Field(3, ge=0)
+    # The instance type of the Ray nodes, for estimated cost; a node started with the Ray label
+    # instance-type=<type> is priced as its own type.
+    instance_type: str | None = Field(None, min_length=1)
+    # Each running trial records a heartbeat (Optuna RDB storages); a trial silent for the
+    # grace period is failed by the other workers. Off only to show what it prevents.
+    heartbeat: bool = True
+    # A trial failed by the heartbeat is run once more with the same parameters.
+    retry_failed_trials: bool = False

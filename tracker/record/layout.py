@@ -46,6 +46,13 @@ TAG_STUDY = "tracker.study"
 TAG_TRIAL = "tracker.trial_number"
 TAG_STATE = "tracker.state"
 TAG_WORKER = "tracker.worker"
+# A Ray worker's trial runs: the node (Ray's node id), its address and instance type, the worker's index.
+TAG_NODE = "tracker.node"
+TAG_NODE_IP = "tracker.node_ip"
+TAG_INSTANCE_TYPE = "tracker.instance_type"
+TAG_WORKER_INDEX = "tracker.worker_index"
+# The trial a rerun repeats (execution.retry_failed_trials).
+TAG_RETRY_OF = "tracker.retry_of"
 TAG_ERROR = "tracker.error"
 TAG_METRIC = "tracker.metric"
 TAG_DIRECTION = "tracker.direction"
