@@ -30,7 +30,7 @@ def objective(trial):
     from sklearn.model_selection import cross_val_score
 
     x, y = load_digits(return_X_y=True)
-    trees = trial.suggest_int("n_estimators", 180, 180)
+    trees = trial.suggest_int("n_estimators", 60, 60)
     depth = trial.suggest_int("max_depth", 8, 16)
     model = RandomForestClassifier(n_estimators=trees, max_depth=depth, n_jobs=1, random_state=0)
     return float(cross_val_score(model, x, y, cv=3).mean())
@@ -44,7 +44,7 @@ def sweep(folder: Path, backend: str, workers: int, trials: int) -> tuple[float,
     folder.mkdir()
     (folder / "cpuobjective.py").write_text(OBJECTIVE)
     (folder / "scale.yaml").write_text(
-        "experiment: scale\nstrategy: random\nstorage: optuna.db\n"
+        "experiment: scale\nstrategy: random\nstorage: sqlite:///optuna.db\n"
         "objective: {function: 'cpuobjective:objective', metric: accuracy, direction: maximize}\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MLFLOW_ENABLE_TELEMETRY": "false"}

@@ -265,3 +265,19 @@ def in_terminal(command: list[str], cwd: Path, *, columns: int, env: dict[str, s
     code = proc.wait(timeout=120)
     os.close(leader)
     return code, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+
+
+def processes_marked(mark: str) -> list[int]:
+    """The live processes whose environment carries ``mark``: all that a command started inherit it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if mark.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found

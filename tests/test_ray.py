@@ -11,8 +11,11 @@ the lost trial stays RUNNING, so the check is shown to catch the fault.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -20,7 +23,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.helpers import wait_for
+from tests.helpers import parent_runs, processes_marked, trial_runs, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -201,3 +204,57 @@ def test_without_heartbeats_the_lost_trial_stays_running_and_the_checks_catch_it
         check_record(pg_storage, mlflow_server, "ray-blind", TRIALS)
     study = optuna.load_study(study_name="ray-blind", storage=pg_storage)
     assert study.trials[LOST].state == optuna.trial.TrialState.RUNNING
+
+
+def test_ctrl_c_on_a_ray_sweep_records_the_running_trials_and_stops_the_cluster(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the command's process group, as a terminal sends it) on a sweep that
+    started a Ray cluster of this machine: the tasks are cancelled, each running trial is
+    recorded as interrupted, the parent run is KILLED, and no Ray process is left."""
+    (tmp_path / "sleepy.py").write_text(
+        "import os, time\nfrom pathlib import Path\n\n\ndef objective(trial):\n"
+        "    x = trial.suggest_float('x', 0, 1)\n    time.sleep(3)\n"
+        "    (Path(os.environ['MARKERS']) / f'done-{trial.number}').touch()\n    return x\n"
+    )
+    (tmp_path / "cc.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "experiment": "cc",
+                "objective": {"function": "sleepy:objective", "metric": "x", "direction": "maximize"},
+                "strategy": "random",
+                "execution": {"backend": "ray"},
+            }
+        )
+    )
+    marker = f"tracker-ray-ctrl-c-{tmp_path.name}"
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "sweep", "--config", "cc.yaml", "--trials", "40"],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "TRACKER_TEST_MARKER": marker, "MARKERS": str(tmp_path)},
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not list(tmp_path.glob("done-*")):
+            assert sweep.poll() is None, sweep.communicate()[0]
+            assert time.monotonic() < deadline, "no trial finished in 180 s"
+            time.sleep(0.2)
+        time.sleep(1)  # the next trials are running
+        os.killpg(sweep.pid, signal.SIGINT)
+        out, _ = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+            sweep.wait()
+    assert sweep.returncode == 130, out
+    assert "interrupted" in out
+    runs = trial_runs("cc", tmp_path)
+    assert runs and all(r.info.status != "RUNNING" for r in runs), [(r.info.run_name, r.info.status) for r in runs]
+    interrupted = [r for r in runs if r.info.status == "FAILED"]
+    assert all("interrupted" in r.data.tags["tracker.error"] for r in interrupted)
+    [parent] = parent_runs("cc", tmp_path)
+    assert parent.info.status == "KILLED"
+    # Every process of the cluster the sweep started carries its environment: none is left.
+    assert not processes_marked(marker)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ON_CI, free_port, tracker_command
-from tests.helpers import parent_runs, slow_objective_config, trial_runs
+from tests.helpers import parent_runs, processes_marked, slow_objective_config, trial_runs
 from tests.scale_fixtures import stop_group
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -173,22 +173,6 @@ def test_links_point_at_a_tracking_server_when_there_is_one() -> None:
     assert local.local and local.compare is None and local.runs.startswith("http://127.0.0.1:5001/#/experiments/7/")
 
 
-def _marked(mark: str) -> list[int]:
-    """The processes whose environment carries ``mark``: everything `tracker ui` started inherits it."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if mark.encode() in environ and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_no_mlflow_process_outlives_a_signal_at_any_moment_of_start_up(workdir: Path, signum: int) -> None:
@@ -215,7 +199,7 @@ def test_no_mlflow_process_outlives_a_signal_at_any_moment_of_start_up(workdir: 
         assert proc.returncode == 130, (after, err)
         assert err.strip().splitlines()[-1].startswith("interrupted"), (after, err)
         deadline = time.monotonic() + 5
-        while (left := _marked(mark)) and time.monotonic() < deadline:
+        while (left := processes_marked(mark)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert left == [], f"{len(left)} MLflow process(es) outlived {signal.Signals(signum).name} sent after {after} s"
 

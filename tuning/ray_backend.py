@@ -21,14 +21,14 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from tracker.config import ExecutionConfig, Settings
 from tracker.errors import ConfigError, TrackerError, UsageError, first_line
 from tracker.record import layout
 from tuning.events import SweepEvent
 from tuning.loop import progress_event
-from tuning.recovery import reconcile
+from tuning.recovery import fail_stale, reconcile
 from tuning.setup import SweepSetup
 from tuning.storage import HEARTBEAT_SECONDS
 
@@ -37,7 +37,8 @@ __all__ = ["INSTANCE_TYPE_LABEL", "RayCluster", "open_cluster", "supervise_ray"]
 # The Ray node label that names a node's instance type (`ray start --labels instance-type=...`).
 INSTANCE_TYPE_LABEL = "instance-type"
 _INSTALL = "execution.backend: ray needs Ray, which is not installed; pip install 'tracker-roi[ray]'"
-_POLL_SECONDS = 0.5
+# How often the driver looks at the study for progress: one query a second.
+_POLL_SECONDS = 1.0
 _CONNECT_SECONDS = 5
 # How long cancelled workers get to record their trial before they are stopped outright.
 _CANCEL_GRACE_SECONDS = 30
@@ -165,20 +166,23 @@ def supervise_ray(
     pending = [task.remote(payload, dict(prices), str(sweep.hourly_usd), index, started_at) for index in range(count)]
     reported = {t.number for t in sweep.study.get_trials(deepcopy=False) if t.state.is_finished()}
     reasons: list[str] = []
-    last_reconcile = time.monotonic()
+    last_check = time.monotonic()
     done_since: float | None = None
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=len(pending), timeout=_POLL_SECONDS)
             for ref in done:
                 reasons.extend(_outcome(ray, ref, emit, pending))
-            _report(sweep, emit, reported)
-            if time.monotonic() - last_reconcile > HEARTBEAT_SECONDS:
-                # A lost node's trial: failed once its heartbeat is stale, and its run closed.
+            if time.monotonic() - last_check > HEARTBEAT_SECONDS:
+                # A lost node's trial: failed once its heartbeat is stale (one small query) ...
+                fail_stale(sweep.study)
+                last_check = time.monotonic()
+            trials = sweep.study.get_trials(deepcopy=False)
+            if _report(sweep, emit, reported, trials):
+                # ... and then its run closed FAILED, with the reason.
                 for note in reconcile(sweep):
                     emit(SweepEvent("info", note))
-                last_reconcile = time.monotonic()
-            if done_since is None and pending and _nothing_left(sweep, started):
+            if done_since is None and pending and _nothing_left(sweep, trials, started):
                 done_since = time.monotonic()
             if done_since is not None and time.monotonic() - done_since > _QUEUED_GRACE_SECONDS:
                 # A worker still queued for a node (one was lost) would only start to stop. A
@@ -188,12 +192,12 @@ def supervise_ray(
     except BaseException:
         _cancel(ray, pending, force=False)
         raise
-    _report(sweep, emit, reported)
+    _report(sweep, emit, reported, sweep.study.get_trials(deepcopy=False))
     return reasons[0] if reasons else "all Ray workers ended"
 
 
-def _nothing_left(sweep: SweepSetup, started: float) -> bool:
-    trials = sweep.study.get_trials(deepcopy=False)
+def _nothing_left(sweep: SweepSetup, trials: list[FrozenTrial], started: float) -> bool:
+    """Whether the stop rules hold and no trial runs: a worker that has not started has nothing to do."""
     if any(t.state == TrialState.RUNNING for t in trials):
         return False
     return sweep.policy.reason(trials, elapsed=time.monotonic() - started, failures=0) is not None
@@ -230,9 +234,14 @@ def _cancel(ray: ModuleType, refs: list[Any], *, force: bool) -> None:
         ray.cancel(ref, force=True)
 
 
-def _report(sweep: SweepSetup, emit: Callable[[SweepEvent], None], reported: set[int]) -> None:
-    """One progress event per trial that ended since the last look, whichever worker ran it."""
-    trials = sweep.study.get_trials(deepcopy=False)
+def _report(
+    sweep: SweepSetup, emit: Callable[[SweepEvent], None], reported: set[int], trials: list[FrozenTrial]
+) -> bool:
+    """One progress event per trial that ended since the last look, whichever worker ran it.
+
+    Returns whether one of them was lost with its worker (failed by another), so its run needs repair.
+    """
+    lost = False
     for trial in trials:
         if trial.number in reported or not trial.state.is_finished():
             continue
@@ -243,8 +252,10 @@ def _report(sweep: SweepSetup, emit: Callable[[SweepEvent], None], reported: set
             # Not the objective's failure: its worker was lost, and the study goes on without it.
             worker = trial.user_attrs.get(layout.ATTR_WORKER, "unknown")
             emit(SweepEvent("info", f"trial {trial.number} failed: its worker {worker} was lost (heartbeat silent)"))
+            lost = True
             continue
         emit(progress_event(sweep, trials, trial.number, trial.state))
+    return lost
 
 
 def _worker_task(

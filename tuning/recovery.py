@@ -23,7 +23,7 @@ from tuning.setup import SweepSetup
 from tuning.storage import GRACE_SECONDS
 from tuning.trials import cost_of
 
-__all__ = ["reconcile"]
+__all__ = ["fail_stale", "reconcile"]
 
 _GONE = "the worker process ended before it closed this run (killed or crashed)"
 _LOST = (
@@ -47,10 +47,7 @@ def _alive(pid: int) -> bool:
 def reconcile(sweep: SweepSetup) -> list[str]:
     """Fail the trials and runs whose worker is gone. Returns what it did, in words."""
     notes = _fail_dead_workers(sweep.study)
-    with warnings.catch_warnings():
-        # "Experimental since Optuna 2.9": nothing for a user to act on.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(sweep.study)
+    fail_stale(sweep.study)
     sweep.recorder.flush()
     runs: dict[int, TrialRun] = {}
     for run in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id):
@@ -65,6 +62,14 @@ def reconcile(sweep: SweepSetup) -> list[str]:
         if _worker_gone(trial):
             notes.append(_recover_run(sweep, trial, found))
     return notes
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Fail the RUNNING trials whose heartbeat has been silent past the grace period (Optuna's check)."""
+    with warnings.catch_warnings():
+        # "Experimental since Optuna 2.9": nothing for a user to act on.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def _worker_gone(trial: FrozenTrial) -> bool:

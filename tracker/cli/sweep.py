@@ -246,8 +246,7 @@ def _priced_as(summary: SweepSummary, settings: Settings) -> str:
             "node's instance-type label names (each run's tracker.instance_type)"
         )
     return (
-        f"estimated, {settings.compute.instance_count} x {settings.compute.instance_type} at "
-        f"{summary.hourly_usd} USD/h"
+        f"estimated, {settings.compute.instance_count} x {settings.compute.instance_type} at {summary.hourly_usd} USD/h"
     )
 
 
