@@ -30,13 +30,17 @@ from tuning.events import SweepEvent
 from tuning.loop import progress_event
 from tuning.recovery import fail_stale, reconcile
 from tuning.setup import SweepSetup
-from tuning.storage import HEARTBEAT_SECONDS
+from tuning.storage import HEARTBEAT_SECONDS, beats
 
-__all__ = ["INSTANCE_TYPE_LABEL", "RayCluster", "open_cluster", "supervise_ray"]
+__all__ = ["INSTANCE_TYPE_LABEL", "RayCluster", "node_prices", "open_cluster", "require_ray", "supervise_ray"]
 
 # The Ray node label that names a node's instance type (`ray start --labels instance-type=...`).
 INSTANCE_TYPE_LABEL = "instance-type"
 _INSTALL = "execution.backend: ray needs Ray, which is not installed; pip install 'tracker-roi[ray]'"
+_NO_HEARTBEAT = (
+    "this study's storage keeps no heartbeats (a journal file, the gRPC proxy, or execution.heartbeat: false): "
+    "a trial lost with its node stays RUNNING; use a database storage (PostgreSQL) on a cluster"
+)
 # How often the driver looks at the study for progress: one query a second.
 _POLL_SECONDS = 1.0
 _CONNECT_SECONDS = 5
@@ -153,6 +157,8 @@ def supervise_ray(
     execution = settings.execution
     count = cluster.worker_count(execution)
     emit(SweepEvent("info", f"Ray: {count} worker(s) on {cluster.describe()}"))
+    if not beats(sweep.storage):
+        emit(SweepEvent("info", _NO_HEARTBEAT))
     task = ray.remote(_worker_task).options(
         name="tracker-worker",
         num_cpus=execution.cpus_per_trial,
@@ -175,7 +181,7 @@ def supervise_ray(
                 reasons.extend(_outcome(ray, ref, emit, pending))
             if time.monotonic() - last_check > HEARTBEAT_SECONDS:
                 # A lost node's trial: failed once its heartbeat is stale (one small query) ...
-                fail_stale(sweep.study)
+                fail_stale(sweep)
                 last_check = time.monotonic()
             trials = sweep.study.get_trials(deepcopy=False)
             if _report(sweep, emit, reported, trials):

@@ -20,7 +20,7 @@ from tracker.record import layout
 from tracker.record.reads import TrialRun
 from tracker.record.writes import TrialEnd, TrialStart, status_for_state
 from tuning.setup import SweepSetup
-from tuning.storage import GRACE_SECONDS
+from tuning.storage import GRACE_SECONDS, storage_lock
 from tuning.trials import cost_of
 
 __all__ = ["fail_stale", "reconcile"]
@@ -47,7 +47,7 @@ def _alive(pid: int) -> bool:
 def reconcile(sweep: SweepSetup) -> list[str]:
     """Fail the trials and runs whose worker is gone. Returns what it did, in words."""
     notes = _fail_dead_workers(sweep.study)
-    fail_stale(sweep.study)
+    fail_stale(sweep)
     sweep.recorder.flush()
     runs: dict[int, TrialRun] = {}
     for run in sweep.record.trial_runs(sweep.experiment_id, sweep.parent_run_id):
@@ -64,12 +64,17 @@ def reconcile(sweep: SweepSetup) -> list[str]:
     return notes
 
 
-def fail_stale(study: optuna.Study) -> None:
-    """Fail the RUNNING trials whose heartbeat has been silent past the grace period (Optuna's check)."""
-    with warnings.catch_warnings():
+def fail_stale(sweep: SweepSetup) -> None:
+    """Fail the RUNNING trials whose heartbeat has been silent past the grace period (Optuna's check).
+
+    Under the sweep-wide lock: Optuna fails a trial, then queues its rerun (retry_failed_trials)
+    in a second step, and a worker counting trials between the two would start a new trial
+    besides the rerun, one more than the total.
+    """
+    with storage_lock(sweep.settings.storage, sweep.study_name), warnings.catch_warnings():
         # "Experimental since Optuna 2.9": nothing for a user to act on.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
+        optuna.storages.fail_stale_trials(sweep.study)
 
 
 def _worker_gone(trial: FrozenTrial) -> bool:
