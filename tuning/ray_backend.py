@@ -41,6 +41,7 @@ _NO_HEARTBEAT = (
     "this study's storage keeps no heartbeats (a journal file, the gRPC proxy, or execution.heartbeat: false): "
     "a trial lost with its node stays RUNNING; use a database storage (PostgreSQL) on a cluster"
 )
+_INTERRUPTED = "interrupted by the user (Ctrl-C)"
 # How often the driver looks at the study for progress: one query a second.
 _POLL_SECONDS = 1.0
 _CONNECT_SECONDS = 5
@@ -282,6 +283,7 @@ def _worker_task(
     settings = Settings.model_validate(payload)
     placement, worker, hourly_usd = _placement(ray, settings.execution, prices, Decimal(hourly), index)
     recorder = TrialRecorder(settings.tracking_uri)
+    sweep: SweepSetup | None = None
     try:
         store = SweepRecord(open_client(settings.tracking_uri))
         sweep = open_sweep(settings, hourly_usd=hourly_usd, worker_index=index, record=store, recorder=recorder)
@@ -291,9 +293,23 @@ def _worker_task(
         recorder.flush()
         return reason
     except KeyboardInterrupt:  # ray.cancel: the trial it was running is recorded as interrupted
+        if sweep is not None:
+            _fail_interrupted(sweep)
         return "interrupted by the user"
     finally:
         recorder.close()
+
+
+def _fail_interrupted(sweep: SweepSetup) -> None:
+    """Fail the trial this worker still had RUNNING when it was cancelled.
+
+    ray.cancel interrupts a task anywhere, also between a trial's end and Optuna's tell; a
+    trial left RUNNING there would wait for a heartbeat that a journal storage never gives.
+    """
+    for trial in sweep.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get(layout.ATTR_WORKER) == sweep.worker:
+            sweep.storage.set_trial_user_attr(trial._trial_id, layout.ATTR_ERROR, _INTERRUPTED)
+            sweep.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def _placement(
