@@ -22,6 +22,8 @@ from tests.helpers import copy_store, start_tracker, worked_example
 ROOT = Path(__file__).resolve().parent.parent
 # A command that has printed its error and not ended within this has hung.
 HANG = 30
+# A whole report that sets a test up: real work, given room on a busy machine.
+WORK = 300
 LOG = ROOT / "examples" / "production" / "term-deposit-2027.csv.gz"
 SERVING = ROOT / "examples" / "production" / "cur2-serving-2027-h1.csv"
 
@@ -48,8 +50,8 @@ def _edit(config: Path, section: str, **values: object) -> None:
     config.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def _tracker(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(tracker_command(*args), cwd=workdir, capture_output=True, text=True, timeout=HANG)
+def _tracker(workdir: Path, *args: str, timeout: float = HANG) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(tracker_command(*args), cwd=workdir, capture_output=True, text=True, timeout=timeout)
 
 
 def test_an_idle_thread_pool_a_library_left_open_does_not_hold_the_exit(tmp_path: Path) -> None:
@@ -109,7 +111,7 @@ def test_sigterm_stops_the_grpc_proxy_like_ctrl_c(workdir: Path) -> None:
 def test_sigterm_ends_a_report_like_ctrl_c_and_keeps_the_old_files(workdir: Path, example: Path, command: str) -> None:
     args = ["--outcomes", str(LOG), "--file", str(SERVING)] if command == "realized" else []
     if command == "realized":
-        assert _tracker(workdir, "report", "--config", str(example)).returncode == 0
+        assert _tracker(workdir, "report", "--config", str(example), timeout=WORK).returncode == 0
     process = start_tracker(workdir, command, "--config", str(example), *args)
     out, err = _signalled(process, after=1.5)
     assert process.returncode == 130, out + err
@@ -156,7 +158,7 @@ def test_no_color_in_a_terminal_prints_plain_text(workdir: Path, example: Path) 
 @pytest.mark.slow
 def test_a_label_in_another_script_is_drawn_without_a_warning(workdir: Path, example: Path) -> None:
     _edit(example, "roi", one_off_costs=[{"name": "数据科学家 (三周)", "amount": 9000, "spent": True}])
-    done = _tracker(workdir, "report", "--config", str(example))
+    done = _tracker(workdir, "report", "--config", str(example), timeout=WORK)
     assert done.returncode == 0, done.stderr
     assert "Glyph" not in done.stderr and "Warning" not in done.stderr, done.stderr
 
@@ -165,7 +167,7 @@ def test_a_label_in_another_script_is_drawn_without_a_warning(workdir: Path, exa
 def test_a_log_given_through_a_pipe_is_read_once(workdir: Path, example: Path) -> None:
     import gzip
 
-    assert _tracker(workdir, "report", "--config", str(example)).returncode == 0
+    assert _tracker(workdir, "report", "--config", str(example), timeout=WORK).returncode == 0
     fifo = workdir / "log.pipe"
     os.mkfifo(fifo)
 
