@@ -70,16 +70,13 @@ def run_sweep(
     """
     emit = on_event or (lambda event: None)
     started = time.monotonic()
-    # The cluster first: a missing Ray or an unreachable address touches no study and no run.
-    node_prices, cluster = _open_cluster(settings, prices or {})
+    # Started first: the writer process imports MLflow while this one opens the cluster, the store
+    # and the study; closed below whatever fails, the caller's recorder included.
+    recorder = recorder if recorder is not None else TrialRecorder(settings.tracking_uri)
+    cluster: RayCluster | None = None
     try:
-        # Started first: the writer process imports MLflow while this one opens the store and the study.
-        recorder = recorder if recorder is not None else TrialRecorder(settings.tracking_uri)
-    except BaseException:
-        if cluster is not None:
-            cluster.close()
-        raise
-    try:
+        # Before the study: a missing Ray or an unreachable address touches no study and no run.
+        node_prices, cluster = _open_cluster(settings, prices or {})
         record = record if record is not None else SweepRecord(open_client(settings.tracking_uri))
         settings = choose_study(settings, study_choice)
         sweep = open_sweep(
